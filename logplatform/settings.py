@@ -1,0 +1,232 @@
+"""The one settings module.
+
+Secrets and deployment differences come from the environment (documented in
+`.env.example`); product defaults come from `config/config.yaml` (see
+`logplatform/config.py`). `DJANGO_ENV=production` turns on the production
+hardening and makes a missing secret fatal.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import environ
+
+from logplatform import config as product_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="local")
+PRODUCTION = DJANGO_ENV == "production"
+
+_override = env.str("LOGPLATFORM_CONFIG", default="")
+LOGPLATFORM = product_config.load(
+    BASE_DIR / "config" / "config.yaml", Path(_override) if _override else None
+)
+
+
+def _project_path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else BASE_DIR / path
+
+
+DATA_DIR = _project_path(env.str("DATA_DIR", default=LOGPLATFORM["paths"]["data_dir"]))
+STORAGE_ROOT = _project_path(
+    env.str("STORAGE_ROOT", default=LOGPLATFORM["paths"]["storage_root"])
+)
+REPORTS_DIR = _project_path(env.str("REPORTS_DIR", default=LOGPLATFORM["paths"]["reports_dir"]))
+SPARK_CONNECT_URL = env.str("SPARK_CONNECT_URL", default=LOGPLATFORM["spark"]["connect_url"])
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    key = env.str("DJANGO_SECRET_KEY", default="")
+    if key:
+        return key
+    if PRODUCTION:
+        raise product_config.ConfigError(
+            "DJANGO_SECRET_KEY is not set. Production (DJANGO_ENV=production) needs a long "
+            "random secret in the environment, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    # Local convenience: one random key per checkout, kept under data/.
+    key_file = DATA_DIR / ".secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "accounts",
+    "analyses",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "logplatform.urls"
+WSGI_APPLICATION = "logplatform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.teams",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL) under data/ unless DATABASE_URL names another one.
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+        DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "logplatform.sqlite3",
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            # Tests run the worker in another process, so the test database must be a file.
+            "TEST": {"NAME": str(DATA_DIR / "test_logplatform.sqlite3")},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "analyses:upload"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# Uploads stream straight to STORAGE_ROOT through our handler; nothing is held
+# in memory and nothing goes through /tmp. Caps are enforced by the handler.
+_uploads = LOGPLATFORM["uploads"]
+FILE_UPLOAD_HANDLERS = ["analyses.uploads.StreamingUploadHandler"]
+UPLOAD_MAX_FILE_BYTES = _uploads["max_file_mb"] * 1024 * 1024
+UPLOAD_MAX_REQUEST_BYTES = _uploads["max_request_mb"] * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = _uploads["max_files"]
+FILE_UPLOAD_PERMISSIONS = 0o640
+
+# django-q2 with the ORM broker. DESIGN §9: the Analysis row is the source of
+# truth; the queue may deliver twice, so tasks claim their analysis atomically.
+_worker = LOGPLATFORM["worker"]
+Q_CLUSTER = {
+    "name": "logplatform",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=_worker["workers"]),
+    "queue_limit": env.int("Q_WORKERS", default=_worker["workers"]),
+    "timeout": _worker["timeout_seconds"],
+    "retry": _worker["timeout_seconds"] + 600,
+    "max_attempts": _worker["max_attempts"] + 1,
+    "recycle": 200,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Task queue",
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "py4j": {"level": "WARNING"},
+        "django_q": {"level": "INFO"},
+    },
+}
+
+# Sessions and cookies; production hardening below.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="logplatform@localhost")
+
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")

@@ -1,0 +1,197 @@
+"""The analysis engine: files in, AnalysisOutput out, one Spark query in between.
+
+    detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
+    -> union -> aggregate (one query, collected as Arrow) -> assemble (Python)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import reduce
+from pathlib import Path
+
+from spark_client.aggregate import aggregate
+from spark_client.detect import Detected, detect
+from spark_client.errors import InputFileError, NoUsableInputError, SparkUnavailableError
+from spark_client.normalize import normalize
+from spark_client.parsers import read_file
+from spark_client.results import assemble
+from spark_client.types import (
+    AnalysisOutput,
+    EngineOptions,
+    FileReport,
+    InputFile,
+    Progress,
+    ProgressCallback,
+)
+
+logger = logging.getLogger(__name__)
+
+TS_KIND = {
+    "syslog": "syslog",
+    "syslog5424": "iso",
+    "log4j_spark": "yy/MM/dd",
+    "log4j_iso": "iso",
+    "log4j_dash": "iso",
+    "apache_error": "apache",
+    "nginx_error": "yyyy/MM/dd",
+    "access_log": "access",
+    "csv": "any",
+    "loghub_csv": "any",
+    "jsonl": "any",
+}
+
+# Share of the progress bar given to each stage.
+DETECT_END = 8
+QUERY_START, QUERY_END = 10, 90
+
+
+class _QueryProgress:
+    """Spark Connect progress events -> percent of tasks done, throttled."""
+
+    def __init__(self, callback: ProgressCallback | None, interval: float = 1.0) -> None:
+        self.callback = callback
+        self.interval = interval
+        self.last = 0.0
+        self.lock = threading.Lock()
+        self.stages: dict[int, tuple[int, int]] = {}
+
+    def __call__(self, stages, inflight_tasks, operation_id, done) -> None:  # noqa: ANN001
+        if self.callback is None:
+            return
+        with self.lock:
+            for st in stages:
+                self.stages[st.stage_id] = (st.num_tasks, st.num_completed_tasks)
+            total = sum(t for t, _ in self.stages.values())
+            completed = sum(c for _, c in self.stages.values())
+            now = time.monotonic()
+            if not done and now - self.last < self.interval:
+                return
+            self.last = now
+        fraction = completed / total if total else 0.0
+        # Later stages appear as the query runs, so the fraction can step back a little.
+        percent = QUERY_START + int((QUERY_END - QUERY_START) * min(fraction, 1.0))
+        try:
+            self.callback(Progress(stage="Reading and aggregating in Spark", percent=percent))
+        except Exception:  # progress must never break the query
+            logger.exception("progress callback failed")
+
+
+def _report(callback: ProgressCallback | None, stage: str, percent: int) -> None:
+    if callback is not None:
+        callback(Progress(stage=stage, percent=percent))
+
+
+def detect_files(
+    files: list[InputFile], options: EngineOptions, progress: ProgressCallback | None = None
+) -> tuple[dict[int, FileReport], dict[int, Detected]]:
+    reports: dict[int, FileReport] = {}
+    detected: dict[int, Detected] = {}
+    for i, f in enumerate(files):
+        report = FileReport(file_id=f.file_id, name=f.name)
+        reports[f.file_id] = report
+        try:
+            det = detect(
+                Path(f.path),
+                aliases=options.column_aliases,
+                sample_lines=options.detect_sample_lines,
+                override=f.format or options.format,
+                max_uncompressed_bytes=options.max_uncompressed_bytes,
+                max_compression_ratio=options.max_compression_ratio,
+            )
+            if det.compressed and not f.path.endswith(".gz"):
+                raise InputFileError(
+                    "gzip content must be stored with a .gz name for Spark to decompress it"
+                )
+        except InputFileError as exc:
+            report.error = str(exc)
+        except OSError as exc:
+            report.error = f"the file could not be read ({exc.strerror or exc})"
+        else:
+            report.format = det.format
+            detected[f.file_id] = det
+        _report(progress, "Detecting formats", int(DETECT_END * (i + 1) / max(len(files), 1)))
+    return reports, detected
+
+
+def analyze(
+    spark,
+    files: list[InputFile],
+    options: EngineOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    tag: str | None = None,
+) -> AnalysisOutput:
+    """Analyse `files` on the Spark Connect session `spark`.
+
+    Files that cannot be read are reported in `files[].error` and left out; if none
+    is left, NoUsableInputError says why for each file.
+    """
+    started = time.monotonic()
+    reports, detected = detect_files(files, options, progress)
+    if not detected:
+        details = "; ".join(f"{r.name}: {r.error}" for r in reports.values())
+        raise NoUsableInputError(f"None of the files could be analysed. {details}")
+
+    paths = {f.file_id: f.path for f in files}
+    frames = [
+        normalize(
+            read_file(spark, paths[fid], fid, det, options.csv_multiline_max_bytes),
+            TS_KIND[det.format],
+            options,
+        )
+        for fid, det in detected.items()
+    ]
+    norm = reduce(lambda a, b: a.unionByName(b), frames)
+    query = aggregate(norm, options)
+
+    handler = _QueryProgress(progress)
+    _report(progress, "Reading and aggregating in Spark", QUERY_START)
+    spark.registerProgressHandler(handler)
+    if tag:
+        spark.addTag(tag)
+    t0 = time.monotonic()
+    try:
+        table = query.toArrow()
+    except Exception as exc:
+        raise _translate(exc) from exc
+    finally:
+        if tag:
+            spark.removeTag(tag)
+        spark.removeProgressHandler(handler)
+    query_seconds = time.monotonic() - t0
+    rows = table.to_pylist()
+    _report(progress, "Assembling results", QUERY_END + 2)
+    stats = {
+        "spark_queries": 1,
+        "result_rows": len(rows),
+        "detect_seconds": round(t0 - started, 3),
+        "query_seconds": round(query_seconds, 3),
+        "bytes_in": sum(det.size for det in detected.values()),
+    }
+    return assemble(rows, reports, options, stats)
+
+
+def _translate(exc: Exception) -> Exception:
+    """gRPC failures mean the server is gone; everything else is an analysis error."""
+    text = str(exc)
+    name = type(exc).__name__
+    lowered = text.lower()
+    if (
+        "UNAVAILABLE" in text
+        or "failed to connect" in lowered
+        or "connection refused" in lowered
+        or "SESSION_CHANGED" in text
+        or "NO_SUCH_SESSION" in text
+        or "INVALID_HANDLE" in text
+    ):
+        return SparkUnavailableError(
+            "Lost the connection to the Spark Connect server while the analysis ran "
+            f"({name}); it will be retried when the server is back."
+        )
+    if "OPERATION_CANCELED" in text or "interrupted" in lowered:
+        return SparkUnavailableError("The Spark query was interrupted before it finished.")
+    first = text.strip().splitlines()[0] if text.strip() else name
+    return RuntimeError(f"Spark could not complete the analysis: {first[:500]}")

@@ -1,0 +1,267 @@
+"""Per-format readers: each turns one file into rows of the *raw record* schema.
+
+Raw record (every reader ends with this `select`):
+    file_id int, status string ('ok' | 'unparsed' | 'continuation' | 'blank'),
+    line string (the original text, for unparsed samples),
+    ts_raw string, ts_kind string, level_raw string, pri int, message string,
+    ip_raw string, service string, endpoint string, event_template string
+
+`spark_client.normalize` turns raw records into the normalised record. Raw text is
+read with `spark.read.text` and split by Java regular expressions inside Spark.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from spark_client.detect import Detected
+from spark_client.patterns import CONTINUATION, RAW_PATTERNS
+
+RAW_COLUMNS = (
+    "file_id",
+    "status",
+    "line",
+    "ts_raw",
+    "ts_kind",
+    "level_raw",
+    "pri",
+    "message",
+    "ip_raw",
+    "service",
+    "endpoint",
+    "event_template",
+)
+
+# Formats whose events may be followed by stack-trace lines.
+MULTILINE_EVENTS = {"log4j_spark", "log4j_iso", "log4j_dash", "apache_error"}
+
+
+def _null() -> Column:
+    return F.lit(None).cast("string")
+
+
+def _blank_to_null(col: Column) -> Column:
+    trimmed = F.trim(col)
+    return F.when(trimmed == "", None).otherwise(trimmed)
+
+
+def _raw_record(df: DataFrame, file_id: int, **cols: Column) -> DataFrame:
+    """The schema contract: every reader ends here."""
+    values = {name: cols.get(name, _null()) for name in RAW_COLUMNS if name != "file_id"}
+    if "pri" not in cols:
+        values["pri"] = F.lit(None).cast("int")
+    return df.select(
+        F.lit(file_id).alias("file_id"),
+        *[values[name].alias(name) for name in RAW_COLUMNS if name != "file_id"],
+    )
+
+
+def read_lines(spark, path: str) -> DataFrame:
+    """Lines of a text file (gzip by extension), BOM and stray CR removed."""
+    df = spark.read.text(path)
+    # A UTF-8 BOM survives only on the first line; a CR survives only where a
+    # file mixes line endings. Both are quirks of the data, not of the format.
+    return df.select(F.regexp_replace(F.col("value"), "^\ufeff|\r$", "").alias("value"))
+
+
+def _status(value: Column, matched: Column, fmt: str) -> Column:
+    status = F.when(F.trim(value) == "", F.lit("blank")).when(matched, F.lit("ok"))
+    if fmt in MULTILINE_EVENTS:
+        status = status.when(value.rlike(CONTINUATION), F.lit("continuation"))
+    return status.otherwise(F.lit("unparsed"))
+
+
+def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
+    pattern = RAW_PATTERNS[fmt]
+    lines = read_lines(spark, path)
+    value = F.col("value")
+
+    def group(i: int) -> Column:
+        return F.regexp_extract(value, pattern, i)
+
+    matched = value.rlike(pattern)
+    status = _status(value, matched, fmt)
+    ok = F.col("status") == "ok"
+
+    if fmt == "syslog":
+        cols = dict(
+            ts_raw=group(2),
+            ts_kind=F.lit("syslog"),
+            pri=_blank_to_null(group(1)).try_cast("int"),
+            service=F.trim(group(4)),
+            message=group(6),
+        )
+    elif fmt == "syslog5424":
+        cols = dict(
+            ts_raw=group(2),
+            ts_kind=F.lit("iso"),
+            pri=group(1).try_cast("int"),
+            service=F.when(group(4) != "-", group(4)),
+            message=F.regexp_replace(group(8), "^\ufeff", ""),
+        )
+    elif fmt == "log4j_spark":
+        cols = dict(
+            ts_raw=group(1), ts_kind=F.lit("yy/MM/dd"), level_raw=group(2), service=group(3),
+            message=group(4),
+        )
+    elif fmt == "log4j_iso":
+        cols = dict(
+            ts_raw=group(1), ts_kind=F.lit("iso"), level_raw=group(2), service=group(4),
+            message=group(5),
+        )
+    elif fmt == "log4j_dash":
+        bracket = group(3)
+        cols = dict(
+            ts_raw=group(1),
+            ts_kind=F.lit("iso"),
+            level_raw=group(2),
+            # [thread:Class@line]: the class is the service.
+            service=_blank_to_null(F.regexp_extract(bracket, r":([\w$.]+)@\d+$", 1)),
+            message=group(4),
+        )
+    elif fmt == "apache_error":
+        level_field = group(2)  # "error" or "core:error" (2.4)
+        cols = dict(
+            ts_raw=group(1),
+            ts_kind=F.lit("apache"),
+            level_raw=F.regexp_extract(level_field, r"([^:]+)$", 1),
+            service=_blank_to_null(F.regexp_extract(level_field, r"^([^:]+):", 1)),
+            ip_raw=_blank_to_null(group(3)),
+            message=group(4),
+        )
+    elif fmt == "nginx_error":
+        message = group(5)
+        cols = dict(
+            ts_raw=group(1),
+            ts_kind=F.lit("yyyy/MM/dd"),
+            level_raw=group(2),
+            message=message,
+            endpoint=_blank_to_null(
+                F.regexp_extract(message, r'request: "\S+ ([^" ?]+)', 1)
+            ),
+        )
+    elif fmt == "access_log":
+        request = group(5)
+        status_code = group(6)
+        cols = dict(
+            ts_raw=group(4),
+            ts_kind=F.lit("access"),
+            # Level from the HTTP status: 5xx ERROR, 4xx WARN, else INFO.
+            level_raw=F.when(status_code.startswith("5"), F.lit("ERROR"))
+            .when(status_code.startswith("4"), F.lit("WARN"))
+            .otherwise(F.lit("INFO")),
+            ip_raw=_blank_to_null(group(1)),
+            message=F.concat_ws(" ", request, status_code),
+            endpoint=_blank_to_null(F.regexp_extract(request, r"^\S+\s+([^\s?#]+)", 1)),
+        )
+    else:  # pragma: no cover - guarded by detection
+        raise ValueError(f"no reader for {fmt}")
+
+    staged = lines.select(value, status.alias("status"))
+    return _raw_record(
+        staged,
+        file_id,
+        status=F.col("status"),
+        line=value,
+        **{k: F.when(ok, v) for k, v in cols.items()},
+    )
+
+
+def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: int) -> DataFrame:
+    layout = detected.csv
+    assert layout is not None
+    width = len(layout.header)
+    schema = StructType(
+        [StructField(f"c{i}", StringType()) for i in range(width)]
+        + [StructField("_corrupt", StringType())]
+    )
+    # multiLine reads a file in one task (no splitting), so it is used when quoted
+    # newlines are possible and the file is small enough for that to be cheap.
+    multiline = detected.has_quoted_newlines or detected.compressed or detected.size <= multiline_max
+    df = spark.read.csv(
+        path,
+        schema=schema,
+        header=True,
+        sep=layout.delimiter,
+        quote='"',
+        escape='"',
+        multiLine=multiline,
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord="_corrupt",
+        enforceSchema=True,
+        ignoreLeadingWhiteSpace=False,
+        ignoreTrailingWhiteSpace=False,
+    )
+    cols = layout.columns
+
+    def col(name: str) -> Column:
+        return F.col(f"c{cols[name]}") if name in cols else _null()
+
+    if len(layout.time_parts) == 1:
+        ts_raw = F.col(f"c{layout.time_parts[0]}")
+    elif layout.time_parts:
+        ts_raw = F.concat_ws(" ", *[F.col(f"c{i}") for i in layout.time_parts])
+    else:
+        ts_raw = _null()
+    corrupt = F.col("_corrupt").isNotNull()
+    ok = ~corrupt
+    event_template = (
+        F.col(f"c{layout.event_template}") if layout.event_template is not None else _null()
+    )
+    return _raw_record(
+        df,
+        file_id,
+        status=F.when(corrupt, F.lit("unparsed")).otherwise(F.lit("ok")),
+        line=F.col("_corrupt"),
+        ts_raw=F.when(ok, ts_raw),
+        ts_kind=F.lit("any"),
+        level_raw=F.when(ok, col("log_level")),
+        message=F.when(ok, F.coalesce(col("message"), F.lit(""))),
+        ip_raw=F.when(ok, _blank_to_null(col("ip"))),
+        service=F.when(ok, _blank_to_null(col("service"))),
+        endpoint=F.when(ok, _blank_to_null(col("endpoint"))),
+        event_template=F.when(ok, _blank_to_null(event_template)),
+    )
+
+
+def read_jsonl(spark, path: str, file_id: int, detected: Detected) -> DataFrame:
+    layout = detected.json
+    assert layout is not None
+    lines = read_lines(spark, path)
+    value = F.col("value")
+    # Every value arrives as a string: numbers as their text, objects as JSON.
+    obj = F.from_json(value, "map<string,string>", {"mode": "PERMISSIVE"})
+
+    def field(name: str) -> Column:
+        keys = layout.keys.get(name, [])
+        if not keys:
+            return _null()
+        return F.coalesce(*[F.try_element_at(F.col("obj"), F.lit(k)) for k in keys])
+
+    staged = lines.select(value, obj.alias("obj"))
+    blank = F.trim(value) == ""
+    ok = F.col("obj").isNotNull() & ~blank
+    status = F.when(blank, F.lit("blank")).when(ok, F.lit("ok")).otherwise(F.lit("unparsed"))
+    return _raw_record(
+        staged,
+        file_id,
+        status=status,
+        line=value,
+        ts_raw=F.when(ok, field("timestamp")),
+        ts_kind=F.lit("any"),
+        level_raw=F.when(ok, field("log_level")),
+        message=F.when(ok, F.coalesce(field("message"), F.lit(""))),
+        ip_raw=F.when(ok, _blank_to_null(field("ip"))),
+        service=F.when(ok, _blank_to_null(field("service"))),
+        endpoint=F.when(ok, _blank_to_null(field("endpoint"))),
+    )
+
+
+def read_file(spark, path: str, file_id: int, detected: Detected, multiline_max: int) -> DataFrame:
+    if detected.format in ("csv", "loghub_csv"):
+        return read_csv(spark, path, file_id, detected, multiline_max)
+    if detected.format == "jsonl":
+        return read_jsonl(spark, path, file_id, detected)
+    return read_raw(spark, path, file_id, detected.format)

@@ -1,0 +1,67 @@
+"""Line patterns of the raw formats, shared by detection (Python `re`) and parsing
+(Spark, Java regex). Only constructs both engines read the same way are used:
+positional groups, no named groups, no possessive quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+
+MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+ISO_TS = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?"
+LEVEL_WORD = r"[A-Za-z]+"
+
+# Each pattern matches a whole line. The group numbers are used by spark_client.parsers.
+RAW_PATTERNS: dict[str, str] = {
+    # <PRI>? Mmm dd HH:mm:ss host tag[pid]: message  (the tag may hold spaces: "-- root")
+    "syslog": (
+        r"^(?:<(\d{1,3})>)?(" + MONTH + r"\s+\d{1,2}\s+\d{2}:\d{2}:\d{2})\s+(\S+)\s+"
+        r"([^:\[\]]+?)(?:\[(\d+)\])?:\s?(.*)$"
+    ),
+    # <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD]|- MSG
+    "syslog5424": (
+        r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"
+    ),
+    # 17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: message
+    "log4j_spark": r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})\s+(" + LEVEL_WORD + r")\s+([^\s:]+):\s?(.*)$",
+    # 2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.Class: message
+    "log4j_iso": (
+        r"^(" + ISO_TS + r")\s+(" + LEVEL_WORD + r")\s+\[([^\]]*)\]\s+([^\s:]+):?\s?(.*)$"
+    ),
+    # 2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0.0.0.0:2181:FastLeaderElection@774] - msg
+    "log4j_dash": r"^(" + ISO_TS + r")\s+-\s+(" + LEVEL_WORD + r")\s+\[(.*?)\]\s+-\s?(.*)$",
+    # [Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] message   (2.4: [core:error] [pid 1:tid 2])
+    "apache_error": (
+        r"^\[(" + WEEKDAY + r" " + MONTH + r" +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] "
+        r"\[([^\]]+)\](?: \[pid [^\]]*\])?(?: \[client ([^\]]+)\])?\s?(.*)$"
+    ),
+    # 2024/01/15 10:30:00 [error] 1234#0: *1 message, client: 1.2.3.4, request: "GET /x HTTP/1.1"
+    "nginx_error": r"^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(\w+)\] (\d+)#(\d+): (.*)$",
+    # 1.2.3.4 - user [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326 "ref" "agent"
+    "access_log": (
+        r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}|-) (\d+|-)'
+        r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?.*$'
+    ),
+}
+
+# Lines that continue the previous event (stack traces) rather than start one.
+CONTINUATION = r"^(?:\s+\S.*|Caused by: .*|\.\.\. \d+ more|[\w$.]+(?:Exception|Error|Throwable)(?::.*)?)$"
+
+# First IPv4 address in a text.
+IPV4 = r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})(?![\d.])"
+
+# Masks that turn a message into its error type, applied in order.
+MASKS: list[tuple[str, str]] = [
+    (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "<UUID>"),
+    (r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\d.])", "<IP>"),
+    (r'"[^"]*"', '"<STR>"'),
+    (r"(?<![A-Za-z0-9])'[^']*'", "'<STR>'"),
+    (r"\b0[xX][0-9a-fA-F]+\b", "<HEX>"),
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", "<HEX>"),
+    (r"\d+(?:\.\d+)?", "<NUM>"),
+    (r"\s+", " "),
+]
+
+COMPILED = {name: re.compile(p) for name, p in RAW_PATTERNS.items()}
+CONTINUATION_RE = re.compile(CONTINUATION)

@@ -1,0 +1,189 @@
+"""Spark Connect sessions: one per process, a health check, clear errors.
+
+The client is a plain module (no Django): callers pass the Spark Connect URL.
+django-q2 forks its workers, and gRPC channels do not survive a fork, so the
+session is created lazily in the process that uses it and cached there.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from spark_client.errors import SparkUnavailableError
+
+logger = logging.getLogger(__name__)
+
+START_HINT = "start it with `python manage.py spark_server start` (or `make run`), or set SPARK_CONNECT_URL to a running server"
+
+_lock = threading.Lock()
+_cached: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    host: str
+    port: int
+
+
+def parse_url(url: str) -> Endpoint:
+    """`sc://host:port/;param=value` -> host and port (default port 15002)."""
+    parsed = urlparse(url.replace("sc://", "http://", 1))
+    if not url.startswith("sc://") or not parsed.hostname:
+        raise SparkUnavailableError(f"SPARK_CONNECT_URL {redact(url)!r} is not of the form sc://host:port")
+    return Endpoint(url=url, host=parsed.hostname, port=parsed.port or 15002)
+
+
+def redact(url: str) -> str:
+    """The URL without its token, for logs and messages."""
+    head, _, params = url.partition("/;")
+    if not params:
+        return url
+    kept = [p if not p.lower().startswith("token=") else "token=***" for p in params.split(";")]
+    return head + "/;" + ";".join(kept)
+
+
+def port_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def unreachable_message(url: str) -> str:
+    ep = parse_url(url)
+    return f"Spark Connect server unreachable at {ep.host}:{ep.port}; {START_HINT}."
+
+
+def _bounded_retries(session: object, total_seconds: float) -> None:
+    """pyspark retries UNAVAILABLE for ~10 minutes by default; a dead server should
+    fail the analysis in well under a minute instead (the analysis is retried by us)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    retries, wait, backoff = 0, 0.0, 0.05
+    while wait < total_seconds and retries < 30:
+        wait += min(backoff, 10.0)
+        backoff *= 4
+        retries += 1
+    session.client.set_retry_policies([DefaultPolicy(max_retries=retries, max_backoff=10000)])  # type: ignore[attr-defined]
+
+
+def connect(
+    url: str,
+    *,
+    conf: dict[str, str] | None = None,
+    session_id: str | None = None,
+    timeout: float = 10.0,
+    retry_seconds: float = 20.0,
+):
+    """Open a new Spark Connect session, or raise SparkUnavailableError with a hint."""
+    ep = parse_url(url)
+    if not port_answers(ep.host, ep.port, timeout=min(timeout, 5.0)):
+        raise SparkUnavailableError(unreachable_message(url))
+    from pyspark.sql import SparkSession
+
+    remote = url
+    if session_id:
+        remote = f"{url}{'' if '/;' in url else '/'};session_id={session_id}"
+    try:
+        session = SparkSession.builder.remote(remote).create()
+        _bounded_retries(session, retry_seconds)
+        for key, value in (conf or {}).items():
+            session.conf.set(key, str(value))
+        session.version  # noqa: B018 - one round trip proves the server speaks Spark Connect
+    except SparkUnavailableError:
+        raise
+    except Exception as exc:  # grpc and pyspark raise many types here
+        raise SparkUnavailableError(
+            f"Spark Connect server at {ep.host}:{ep.port} did not answer ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); {START_HINT}."
+        ) from exc
+    return session
+
+
+def get_session(url: str, *, conf: dict[str, str] | None = None, timeout: float = 10.0):
+    """The cached session of this process, re-created if the server restarted."""
+    with _lock:
+        session = _cached.get(url)
+        if session is not None and is_healthy(session):
+            return session
+        if session is not None:
+            logger.warning("Spark Connect session to %s is gone; opening a new one", redact(url))
+            _close_quietly(session)
+        session = connect(url, conf=conf, timeout=timeout)
+        _cached[url] = session
+        return session
+
+
+def drop_session(url: str) -> None:
+    """Forget this process's session (after the server went away)."""
+    with _lock:
+        session = _cached.pop(url, None)
+    if session is not None:
+        _close_quietly(session)
+
+
+def is_healthy(session: object) -> bool:
+    try:
+        session.version  # type: ignore[attr-defined]  # noqa: B018
+        # `version` may be cached client-side; a config read is a real round trip.
+        session.conf.get("spark.sql.session.timeZone")  # type: ignore[attr-defined]
+        return True
+    except Exception:
+        return False
+
+
+def health_check(url: str, timeout: float = 10.0) -> str:
+    """Connect, run a trivial query and return the server's Spark version."""
+    session = connect(url, timeout=timeout)
+    try:
+        value = session.range(1).count()
+        if value != 1:
+            raise SparkUnavailableError(f"Spark Connect server at {redact(url)} answered nonsense")
+        return session.version
+    finally:
+        _close_quietly(session)
+
+
+def interrupt_session_tag(url: str, session_id: str, tag: str) -> list[str]:
+    """Interrupt operations tagged `tag` in another (possibly dead) client's session.
+
+    A SIGKILLed worker leaves its query running on the server. Re-attaching to its
+    session id lets the next attempt stop it before starting again.
+    """
+    try:
+        uuid.UUID(session_id)
+    except ValueError:
+        return []
+    ep = parse_url(url)
+    if not port_answers(ep.host, ep.port):
+        return []
+    from pyspark.sql import SparkSession
+
+    remote = f"{url}{'' if '/;' in url else '/'};session_id={session_id}"
+    try:
+        session = SparkSession.builder.remote(remote).create()
+        _bounded_retries(session, 5)
+        try:
+            return list(session.interruptTag(tag))
+        finally:
+            _close_quietly(session, release=False)
+    except Exception as exc:
+        logger.info("could not interrupt tag %s in session %s: %s", tag, session_id, exc)
+        return []
+
+
+def _close_quietly(session: object, release: bool = True) -> None:
+    try:
+        if release:
+            session.stop()  # type: ignore[attr-defined]
+        else:
+            session.client.close()  # type: ignore[attr-defined]
+    except Exception:
+        pass

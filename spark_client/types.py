@@ -1,0 +1,124 @@
+"""Plain typed values that cross the spark_client boundary (no Django, no Spark)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = (
+    "csv",
+    "loghub_csv",
+    "jsonl",
+    "syslog",
+    "syslog5424",
+    "log4j_spark",
+    "log4j_iso",
+    "log4j_dash",
+    "apache_error",
+    "nginx_error",
+    "access_log",
+)
+
+FORMAT_LABELS = {
+    "csv": "CSV",
+    "loghub_csv": "loghub structured CSV",
+    "jsonl": "JSON lines",
+    "syslog": "syslog (RFC 3164)",
+    "syslog5424": "syslog (RFC 5424)",
+    "log4j_spark": "log4j (Spark yy/MM/dd)",
+    "log4j_iso": "log4j (ISO, [thread] class:)",
+    "log4j_dash": "log4j (ISO, - LEVEL [thread:class@line] -)",
+    "apache_error": "Apache error log",
+    "nginx_error": "Nginx error log",
+    "access_log": "Apache/Nginx access log",
+}
+
+LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One uploaded file. `file_id` is the caller's key, echoed back in reports."""
+
+    file_id: int
+    path: str
+    name: str
+    format: str | None = None  # per-file override; None means detect
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    assume_year: int
+    top_n: int = 100
+    rollup_cap: int = 200
+    unparsed_samples_per_file: int = 20
+    csv_multiline_max_bytes: int = 256 * 1024 * 1024
+    detect_sample_lines: int = 50
+    trend_max_buckets: int = 200
+    error_levels: tuple[str, ...] = ("ERROR", "CRITICAL")
+    level_aliases: dict[str, list[str]] = field(default_factory=dict)
+    level_inference: list[tuple[str, str]] = field(default_factory=list)
+    column_aliases: dict[str, list[str]] = field(default_factory=dict)
+    max_uncompressed_bytes: int = 8 * 1024**3
+    max_compression_ratio: int = 100
+    format: str | None = None  # analysis-wide override
+
+
+@dataclass
+class FileReport:
+    file_id: int
+    name: str
+    format: str | None = None
+    rows: int = 0
+    unparsed_lines: int = 0
+    continuation_lines: int = 0
+    rows_without_timestamp: int = 0
+    error_count: int = 0
+    first_ts: str | None = None
+    last_ts: str | None = None
+    error: str | None = None
+    warning: str | None = None
+    samples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "name": self.name,
+            "format": self.format,
+            "rows": self.rows,
+            "unparsed_lines": self.unparsed_lines,
+            "continuation_lines": self.continuation_lines,
+            "rows_without_timestamp": self.rows_without_timestamp,
+            "error_count": self.error_count,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+            "error": self.error,
+            "warning": self.warning,
+            "unparsed_samples": list(self.samples),
+        }
+
+
+@dataclass
+class AnalysisOutput:
+    """Everything one analysis produces: the result document parts and the rollups."""
+
+    summary: dict[str, Any]
+    files: list[FileReport]
+    tables: dict[str, list[dict[str, Any]]]
+    # Rollups for filtering: lists of plain dicts with hour (ISO string or None),
+    # level, service and count (+ error_type / ip).
+    rollup_service: list[dict[str, Any]]
+    rollup_error_type: list[dict[str, Any]]
+    rollup_ip: list[dict[str, Any]]
+    trend_bucket_seconds: int | None
+    stats: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    percent: int
+
+
+ProgressCallback = Callable[[Progress], None]
