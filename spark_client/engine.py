@@ -133,7 +133,9 @@ def analyze(
     reports, detected = detect_files(files, options, progress)
     if not detected:
         details = "; ".join(f"{r.name}: {r.error}" for r in reports.values())
-        raise NoUsableInputError(f"None of the files could be analysed. {details}")
+        raise NoUsableInputError(
+            f"None of the files could be analysed. {details}", reports=list(reports.values())
+        )
 
     paths = {f.file_id: f.path for f in files}
     frames = [

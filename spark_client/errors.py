@@ -20,4 +20,8 @@ class InputFileError(SparkClientError):
 
 
 class NoUsableInputError(SparkClientError):
-    """None of the files of an analysis could be analysed."""
+    """None of the files of an analysis could be analysed; `reports` says why for each."""
+
+    def __init__(self, message: str, reports: list | None = None) -> None:
+        super().__init__(message)
+        self.reports = reports or []

@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from analyses.models import (
+    Analysis,
+    AnalysisFile,
+    AnalysisResult,
+    RollupErrorType,
+    RollupIp,
+    RollupService,
+)
+
+
+class AnalysisFileInline(admin.TabularInline):
+    model = AnalysisFile
+    extra = 0
+    fields = ["original_name", "size", "detected_format", "rows", "unparsed_lines", "error"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "team", "status", "stage", "progress", "attempts", "created_at", "total_rows", "error_rate"]
+    list_filter = ["status", "team"]
+    search_fields = ["name", "team__name"]
+    readonly_fields = [
+        "claim_token",
+        "lease_expires_at",
+        "spark_session_id",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "total_rows",
+        "error_rows",
+        "error_rate",
+        "unparsed_lines",
+    ]
+    inlines = [AnalysisFileInline]
+
+
+@admin.register(AnalysisFile)
+class AnalysisFileAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "analysis", "size", "detected_format", "rows", "unparsed_lines"]
+    search_fields = ["original_name", "sha256"]
+    list_filter = ["detected_format"]
+
+
+@admin.register(AnalysisResult)
+class AnalysisResultAdmin(admin.ModelAdmin):
+    list_display = ["analysis", "created_at"]
+
+
+@admin.register(RollupService)
+class RollupServiceAdmin(admin.ModelAdmin):
+    list_display = ["analysis", "hour", "level", "service", "count"]
+    list_filter = ["level"]
+
+
+@admin.register(RollupErrorType)
+class RollupErrorTypeAdmin(admin.ModelAdmin):
+    list_display = ["analysis", "hour", "level", "service", "error_type", "count"]
+    list_filter = ["level"]
+
+
+@admin.register(RollupIp)
+class RollupIpAdmin(admin.ModelAdmin):
+    list_display = ["analysis", "hour", "level", "service", "ip", "count"]
+    list_filter = ["level"]

@@ -1,0 +1,137 @@
+"""The bridge from Django settings and models to spark_client's plain inputs.
+
+Only this module and analyses.services import spark_client (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+
+from analyses.models import Analysis, AnalysisFile
+from spark_client import FORMATS
+from spark_client.types import EngineOptions, InputFile
+from analyses.uploads import storage_root
+
+
+def clean_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Validate user-given analysis options; raise ValueError with a readable message."""
+    cleaned: dict[str, Any] = {}
+    fmt = options.get("format") or ""
+    if fmt:
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+        cleaned["format"] = fmt
+    year = options.get("assume_year")
+    if year not in (None, ""):
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise ValueError(f"assume_year must be a year such as 2024, not {year!r}.") from None
+        if not 1970 <= year <= 2100:
+            raise ValueError("assume_year must be between 1970 and 2100.")
+        cleaned["assume_year"] = year
+    return cleaned
+
+
+def engine_options(analysis: Analysis) -> EngineOptions:
+    cfg = settings.LOGPLATFORM["analytics"]
+    uploads = settings.LOGPLATFORM["uploads"]
+    options = analysis.options or {}
+    assume_year = options.get("assume_year") or cfg["assume_year"] or dt.date.today().year
+    return EngineOptions(
+        assume_year=int(assume_year),
+        top_n=cfg["top_n"],
+        rollup_cap=cfg["rollup_cap"],
+        unparsed_samples_per_file=cfg["unparsed_samples_per_file"],
+        csv_multiline_max_bytes=cfg["csv_multiline_max_mb"] * 1024 * 1024,
+        detect_sample_lines=cfg["detect_sample_lines"],
+        trend_max_buckets=cfg["trend_max_buckets"],
+        error_levels=tuple(cfg["error_levels"]),
+        level_aliases=cfg["levels"],
+        level_inference=[(rule["level"], rule["pattern"]) for rule in cfg["level_inference"]],
+        column_aliases=cfg["column_aliases"],
+        max_uncompressed_bytes=uploads["max_file_mb"] * 1024 * 1024 * 4,
+        format=options.get("format") or None,
+    )
+
+
+def input_files(files: list[AnalysisFile]) -> list[InputFile]:
+    root = storage_root()
+    return [
+        InputFile(
+            file_id=f.pk,
+            path=str(root / f.stored_path),
+            name=f.original_name,
+            format=f.format_override or None,
+        )
+        for f in files
+    ]
+
+
+def session_conf() -> dict[str, str]:
+    return {k: str(v) for k, v in settings.LOGPLATFORM["spark"]["session_conf"].items()}
+
+
+def spark_session():
+    from spark_client.session import get_session
+
+    return get_session(
+        settings.SPARK_CONNECT_URL,
+        conf=session_conf(),
+        timeout=settings.LOGPLATFORM["spark"]["connect_timeout_seconds"],
+    )
+
+
+def forget_spark_session() -> None:
+    from spark_client.session import drop_session
+
+    drop_session(settings.SPARK_CONNECT_URL)
+
+
+def spark_tag(analysis_id: int) -> str:
+    return f"logplatform-analysis-{analysis_id}"
+
+
+def interrupt_previous(session_id: str, tag: str) -> list[str]:
+    from spark_client.session import interrupt_session_tag
+
+    return interrupt_session_tag(settings.SPARK_CONNECT_URL, session_id, tag)
+
+
+def local_server_config():
+    """The local Spark Connect server of `manage.py spark_server`, from config.yaml.
+
+    Its port follows SPARK_CONNECT_URL when that points at this machine, so one
+    variable moves both the server and its clients.
+    """
+    import os
+
+    from spark_client.server import LocalServerConfig
+    from spark_client.session import parse_url
+
+    spark = settings.LOGPLATFORM["spark"]
+    local = spark["local_server"]
+    endpoint = parse_url(settings.SPARK_CONNECT_URL)
+    port = endpoint.port if endpoint.host in ("127.0.0.1", "localhost", "::1") else local["port"]
+    return LocalServerConfig(
+        run_dir=settings.DATA_DIR / "spark",
+        host=local["host"],
+        port=port,
+        master=os.environ.get("SPARK_MASTER", local["master"]),
+        driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", local["driver_memory"]),
+        ui_enabled=local["ui_enabled"],
+        ui_port=local["ui_port"],
+        startup_timeout=local["startup_timeout_seconds"],
+        conf={k: str(v) for k, v in local["conf"].items()},
+        token=os.environ.get("SPARK_CONNECT_TOKEN") or None,
+        name=f"connect-server-{port}",
+    )
+
+
+def spark_is_local() -> bool:
+    from spark_client.session import parse_url
+
+    return parse_url(settings.SPARK_CONNECT_URL).host in ("127.0.0.1", "localhost", "::1")

@@ -1,0 +1,519 @@
+"""Writes for analyses: create, queue, claim, execute, store results, reap, delete.
+
+The worker protocol (DESIGN §9): the Analysis row is the source of truth. A task
+*claims* its analysis with one conditional UPDATE (status and attempt count), so a
+second delivery of the same task finds nothing to claim. The claim carries a
+token and a lease that a heartbeat renews; every later write is conditional on
+the token, so a worker that lost its lease cannot overwrite a newer attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Team
+from analyses import engine_config
+from analyses.models import (
+    Analysis,
+    AnalysisFile,
+    AnalysisResult,
+    RollupErrorType,
+    RollupIp,
+    RollupService,
+    Status,
+)
+from analyses.uploads import (
+    StoredUpload,
+    copy_into_storage,
+    move_into_storage,
+    remove_stored,
+    store_path_for,
+    storage_root,
+)
+
+logger = logging.getLogger(__name__)
+
+TASK = "analyses.tasks.run_analysis"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file on this machine (the `analyze` command), copied into storage."""
+
+    path: Path
+    name: str
+    format: str = ""
+
+
+# --------------------------------------------------------------------------- create
+
+
+def _worker_settings() -> dict[str, Any]:
+    return settings.LOGPLATFORM["worker"]
+
+
+@transaction.atomic
+def analysis_create(
+    *,
+    team: Team,
+    user: AbstractBaseUser | None,
+    files: list[StoredUpload | LocalFile],
+    name: str = "",
+    options: dict[str, Any] | None = None,
+    file_formats: list[str] | None = None,
+    enqueue: bool = True,
+) -> Analysis:
+    """Record an analysis and its files, move the files into storage, queue it on commit."""
+    if not files:
+        raise ValueError("An analysis needs at least one file.")
+    options = engine_config.clean_options(options or {})
+    names = [f.name for f in files]
+    analysis = Analysis.objects.create(
+        team=team,
+        created_by=user if user is not None and user.is_authenticated else None,
+        name=(name.strip() or _default_name(names))[:200],
+        options=options,
+    )
+    rows = []
+    for position, f in enumerate(files):
+        override = (file_formats[position] if file_formats and position < len(file_formats) else "") or ""
+        if isinstance(f, StoredUpload):
+            relative = store_path_for(team_id=team.pk, gzip=f.gzip)
+            move_into_storage(f.path, relative)
+            size, digest = f.size, f.sha256
+        else:
+            with f.path.open("rb") as fh:
+                gzip = fh.read(2) == b"\x1f\x8b"
+            relative = store_path_for(team_id=team.pk, gzip=gzip)
+            size, digest = copy_into_storage(f.path, relative)
+            override = override or f.format
+        rows.append(
+            AnalysisFile(
+                analysis=analysis,
+                position=position,
+                original_name=f.name[:255],
+                stored_path=str(relative),
+                size=size,
+                sha256=digest,
+                format_override=override,
+            )
+        )
+    AnalysisFile.objects.bulk_create(rows)
+    if enqueue:
+        analysis_enqueue(analysis=analysis)
+    logger.info("analysis %s created for team %s with %d file(s)", analysis.pk, team.slug, len(rows))
+    return analysis
+
+
+def _default_name(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]} and {len(names) - 1} more"
+
+
+def analysis_enqueue(*, analysis: Analysis) -> None:
+    """Queue the worker task once the surrounding transaction has committed."""
+    analysis_id = analysis.pk
+
+    def send() -> None:
+        from django_q.tasks import async_task
+
+        async_task(TASK, analysis_id, task_name=f"analysis-{analysis_id}", group="analyses")
+
+    transaction.on_commit(send)
+
+
+# --------------------------------------------------------------------------- claim
+
+
+@dataclass(frozen=True)
+class Claim:
+    analysis_id: int
+    token: str
+    attempt: int
+    previous_session_id: str
+
+
+def analysis_claim(*, analysis_id: int) -> Claim | None:
+    """Atomically take the analysis for this worker, or return None if it is not ours.
+
+    Claimable: queued, or running with an expired lease (its worker died), and
+    fewer attempts than the limit. A claim that fails because the attempts ran out
+    marks the analysis failed: the input keeps killing its worker.
+    """
+    worker = _worker_settings()
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
+    previous = (
+        Analysis.objects.filter(pk=analysis_id).values_list("spark_session_id", flat=True).first()
+    )
+    updated = (
+        Analysis.objects.filter(claimable, pk=analysis_id, attempts__lt=worker["max_attempts"])
+        .update(
+            status=Status.RUNNING,
+            attempts=F("attempts") + 1,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=worker["lease_seconds"]),
+            started_at=now,
+            finished_at=None,
+            stage="Starting",
+            progress=0,
+            error="",
+        )
+    )
+    if updated:
+        attempt = Analysis.objects.filter(pk=analysis_id).values_list("attempts", flat=True).get()
+        return Claim(analysis_id, token, attempt, previous or "")
+    _fail_if_out_of_attempts(analysis_id=analysis_id, now=now)
+    return None
+
+
+def _fail_if_out_of_attempts(*, analysis_id: int, now: datetime) -> None:
+    worker = _worker_settings()
+    Analysis.objects.filter(
+        Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now),
+        pk=analysis_id,
+        attempts__gte=worker["max_attempts"],
+    ).update(
+        status=Status.FAILED,
+        finished_at=now,
+        stage="Failed",
+        claim_token="",
+        error=(
+            f"The analysis stopped its worker {worker['max_attempts']} times without finishing, so it "
+            "was given up. The input may be too large for the worker's memory or malformed in a way "
+            "that crashes it; try fewer or smaller files, or contact your administrator."
+        ),
+    )
+
+
+class LostClaim(Exception):
+    """Another attempt owns the analysis now; this worker must stop writing."""
+
+
+def _owned(claim: Claim):
+    return Analysis.objects.filter(pk=claim.analysis_id, claim_token=claim.token, status=Status.RUNNING)
+
+
+def analysis_progress(*, claim: Claim, stage: str, percent: int) -> None:
+    lease = _worker_settings()["lease_seconds"]
+    _owned(claim).update(
+        stage=stage[:100],
+        progress=max(0, min(100, percent)),
+        lease_expires_at=timezone.now() + timedelta(seconds=lease),
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease while a long Spark query runs without progress events."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(daemon=True, name=f"lease-{claim.analysis_id}")
+        self.claim = claim
+        self.stopped = threading.Event()
+        self.interval = max(1.0, _worker_settings()["lease_seconds"] / 3)
+
+    def run(self) -> None:
+        lease = _worker_settings()["lease_seconds"]
+        try:
+            while not self.stopped.wait(self.interval):
+                _owned(self.claim).update(
+                    lease_expires_at=timezone.now() + timedelta(seconds=lease)
+                )
+        except Exception:
+            logger.exception("lease heartbeat for analysis %s failed", self.claim.analysis_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+# --------------------------------------------------------------------------- execute
+
+
+def analysis_execute(*, analysis_id: int) -> str:
+    """Run one analysis end to end in this process (the worker task's body).
+
+    Returns what happened, for the task's log: "not claimed", "succeeded", "failed".
+    Never raises for a problem of the analysis; those end in status failed.
+    """
+    from spark_client import NoUsableInputError, SparkUnavailableError
+    from spark_client.engine import analyze
+
+    claim = analysis_claim(analysis_id=analysis_id)
+    if claim is None:
+        logger.info("analysis %s: nothing to claim (done, running elsewhere, or given up)", analysis_id)
+        return "not claimed"
+    heartbeat = _Heartbeat(claim)
+    heartbeat.start()
+    started = time.monotonic()
+    try:
+        analysis = Analysis.objects.select_related("team").get(pk=analysis_id)
+        files = list(analysis.files.all())
+        spark = engine_config.spark_session()
+        tag = engine_config.spark_tag(analysis_id)
+        if claim.attempt > 1 and claim.previous_session_id and claim.previous_session_id != spark.session_id:
+            # A dead worker's query may still run on the server: stop it first.
+            engine_config.interrupt_previous(claim.previous_session_id, tag)
+        _owned(claim).update(spark_session_id=spark.session_id)
+        output = analyze(
+            spark,
+            engine_config.input_files(files),
+            engine_config.engine_options(analysis),
+            progress=lambda p: analysis_progress(claim=claim, stage=p.stage, percent=p.percent),
+            tag=tag,
+        )
+        analysis_progress(claim=claim, stage="Storing results", percent=94)
+        results_store(claim=claim, analysis=analysis, output=output)
+        logger.info(
+            "analysis %s succeeded in %.1fs: %s rows, %s errors",
+            analysis_id,
+            time.monotonic() - started,
+            output.summary["total_logs"],
+            output.summary["error_count"],
+        )
+        return "succeeded"
+    except LostClaim:
+        logger.warning("analysis %s: lease lost to another attempt; dropping this one", analysis_id)
+        return "lost"
+    except SparkUnavailableError as exc:
+        engine_config.forget_spark_session()
+        analysis_fail(claim=claim, message=str(exc))
+        return "failed"
+    except NoUsableInputError as exc:
+        _record_file_errors(analysis_id=analysis_id, reports=exc.reports)
+        analysis_fail(claim=claim, message=str(exc))
+        return "failed"
+    except Exception as exc:
+        logger.exception("analysis %s failed", analysis_id)
+        analysis_fail(claim=claim, message=_user_message(exc))
+        return "failed"
+    finally:
+        heartbeat.stop()
+
+
+def _user_message(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"The analysis failed: {text[:1000]}"
+
+
+def analysis_fail(*, claim: Claim, message: str) -> None:
+    with transaction.atomic():
+        updated = _owned(claim).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            stage="Failed",
+            error=message[:5000],
+            claim_token="",
+            lease_expires_at=None,
+        )
+    if updated:
+        logger.warning("analysis %s failed: %s", claim.analysis_id, message)
+
+
+def _parse_hour(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=dt_timezone.utc)
+
+
+def results_store(*, claim: Claim, analysis: Analysis, output) -> None:  # noqa: ANN001
+    """Write the result set once: replace any earlier set, then mark succeeded.
+
+    One transaction, conditional on still owning the claim, so a retried or
+    duplicated attempt can never leave two result sets or a half-written one.
+    """
+    summary = output.summary
+    document = {
+        "summary": summary,
+        "files": [f.as_dict() for f in output.files],
+        "tables": output.tables,
+        "trend_bucket_seconds": output.trend_bucket_seconds,
+        "stats": output.stats,
+    }
+    by_id = {f.file_id: f for f in output.files}
+    with transaction.atomic():
+        locked = _owned(claim).select_for_update().first()
+        if locked is None:
+            raise LostClaim()
+        AnalysisResult.objects.filter(analysis_id=analysis.pk).delete()
+        for model in (RollupService, RollupErrorType, RollupIp):
+            model.objects.filter(analysis_id=analysis.pk).delete()
+        AnalysisResult.objects.create(analysis_id=analysis.pk, document=document)
+        batch = 5000
+        RollupService.objects.bulk_create(
+            (
+                RollupService(
+                    analysis_id=analysis.pk,
+                    hour=_parse_hour(r["hour"]),
+                    level=r["level"],
+                    service=r["service"] or "",
+                    count=r["count"],
+                )
+                for r in output.rollup_service
+            ),
+            batch_size=batch,
+        )
+        RollupErrorType.objects.bulk_create(
+            (
+                RollupErrorType(
+                    analysis_id=analysis.pk,
+                    hour=_parse_hour(r["hour"]),
+                    level=r["level"],
+                    service=r["service"] or "",
+                    error_type=r["error_type"],
+                    count=r["count"],
+                )
+                for r in output.rollup_error_type
+            ),
+            batch_size=batch,
+        )
+        RollupIp.objects.bulk_create(
+            (
+                RollupIp(
+                    analysis_id=analysis.pk,
+                    hour=_parse_hour(r["hour"]),
+                    level=r["level"],
+                    service=r["service"] or "",
+                    ip=r["ip"],
+                    count=r["count"],
+                )
+                for r in output.rollup_ip
+            ),
+            batch_size=batch,
+        )
+        for f in AnalysisFile.objects.filter(analysis_id=analysis.pk):
+            report = by_id.get(f.pk)
+            if report is None:
+                continue
+            f.detected_format = report.format or ""
+            f.rows = report.rows if not report.error else None
+            f.unparsed_lines = report.unparsed_lines if not report.error else None
+            f.error = report.error or ""
+            f.save(update_fields=["detected_format", "rows", "unparsed_lines", "error"])
+        _owned(claim).update(
+            status=Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            stage="Done",
+            progress=100,
+            claim_token="",
+            lease_expires_at=None,
+            total_rows=summary["total_logs"],
+            error_rows=summary["error_count"],
+            error_rate=summary["error_rate"],
+            unparsed_lines=summary["unparsed_lines"],
+        )
+
+
+def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001
+    for report in reports:
+        AnalysisFile.objects.filter(pk=report.file_id, analysis_id=analysis_id).update(
+            error=report.error or "", detected_format=report.format or ""
+        )
+
+
+# --------------------------------------------------------------------------- reaper
+
+
+def leases_reap() -> dict[str, int]:
+    """Fail or re-queue analyses whose worker vanished (lease expired)."""
+    now = timezone.now()
+    worker = _worker_settings()
+    expired = Analysis.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
+    given_up = 0
+    requeued = 0
+    for analysis_id, attempts in expired.values_list("id", "attempts"):
+        if attempts >= worker["max_attempts"]:
+            _fail_if_out_of_attempts(analysis_id=analysis_id, now=now)
+            given_up += 1
+            continue
+        with transaction.atomic():
+            moved = Analysis.objects.filter(
+                pk=analysis_id, status=Status.RUNNING, lease_expires_at__lt=now
+            ).update(
+                status=Status.QUEUED,
+                stage="Waiting for a worker (previous attempt stopped)",
+                claim_token="",
+            )
+            if moved:
+                analysis_enqueue(analysis=Analysis(pk=analysis_id))
+                requeued += 1
+    from analyses.uploads import clean_incoming
+
+    stale_uploads = clean_incoming(older_than_seconds=6 * 3600)
+    if given_up or requeued or stale_uploads:
+        logger.warning(
+            "reaper: %d analyses given up, %d re-queued, %d stale partial uploads removed",
+            given_up,
+            requeued,
+            stale_uploads,
+        )
+    return {"given_up": given_up, "requeued": requeued, "stale_uploads": stale_uploads}
+
+
+# --------------------------------------------------------------------------- delete / re-run
+
+
+@transaction.atomic
+def analysis_delete(*, analysis: Analysis) -> None:
+    paths = list(analysis.files.values_list("stored_path", flat=True))
+    analysis_id = analysis.pk
+    analysis.delete()
+
+    def remove_files() -> None:
+        still_used = set(
+            AnalysisFile.objects.filter(stored_path__in=paths).values_list("stored_path", flat=True)
+        )
+        for path in paths:
+            if path not in still_used:
+                remove_stored(path)
+
+    transaction.on_commit(remove_files)
+    logger.info("analysis %s deleted with %d file(s)", analysis_id, len(paths))
+
+
+@transaction.atomic
+def analysis_rerun(*, analysis: Analysis, user: AbstractBaseUser | None) -> Analysis:
+    """A new analysis over the same stored files (they are shared, not copied)."""
+    clone = Analysis.objects.create(
+        team=analysis.team,
+        created_by=user if user is not None and user.is_authenticated else None,
+        name=f"{analysis.name} (re-run)"[:200],
+        options=analysis.options,
+    )
+    AnalysisFile.objects.bulk_create(
+        AnalysisFile(
+            analysis=clone,
+            position=f.position,
+            original_name=f.original_name,
+            stored_path=f.stored_path,
+            size=f.size,
+            sha256=f.sha256,
+            format_override=f.format_override,
+        )
+        for f in analysis.files.all()
+    )
+    analysis_enqueue(analysis=clone)
+    return clone
+
+
+def stored_file_path(f: AnalysisFile) -> Path:
+    return storage_root() / f.stored_path
+

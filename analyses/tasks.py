@@ -1,0 +1,13 @@
+"""django-q2 task entry points: fetch ids, call services. No logic here."""
+
+from __future__ import annotations
+
+from analyses import services
+
+
+def run_analysis(analysis_id: int) -> str:
+    return services.analysis_execute(analysis_id=analysis_id)
+
+
+def reap_leases() -> dict[str, int]:
+    return services.leases_reap()
