@@ -42,9 +42,7 @@ def membership_add(*, team: Team, username: str, role: str = Role.MEMBER) -> Mem
         raise ValidationError(f"There is no user called {username!r}.") from None
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}.")
-    membership, created = Membership.objects.get_or_create(
-        user=user, team=team, defaults={"role": role}
-    )
+    membership, created = Membership.objects.get_or_create(user=user, team=team, defaults={"role": role})
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])

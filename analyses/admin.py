@@ -20,7 +20,18 @@ class AnalysisFileInline(admin.TabularInline):
 
 @admin.register(Analysis)
 class AnalysisAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "team", "status", "stage", "progress", "attempts", "created_at", "total_rows", "error_rate"]
+    list_display = [
+        "id",
+        "name",
+        "team",
+        "status",
+        "stage",
+        "progress",
+        "attempts",
+        "created_at",
+        "total_rows",
+        "error_rate",
+    ]
     list_filter = ["status", "team"]
     search_fields = ["name", "team__name"]
     readonly_fields = [

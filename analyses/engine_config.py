@@ -11,9 +11,9 @@ from typing import Any
 from django.conf import settings
 
 from analyses.models import Analysis, AnalysisFile
+from analyses.uploads import storage_root
 from spark_client import FORMATS
 from spark_client.types import EngineOptions, InputFile
-from analyses.uploads import storage_root
 
 
 def clean_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -118,6 +118,9 @@ class RollupService(models.Model):
     class Meta:
         indexes = [models.Index(fields=["analysis", "hour"])]
 
+    def __str__(self) -> str:
+        return f"{self.hour} {self.level} {self.service}: {self.count}"
+
 
 class RollupErrorType(models.Model):
     """Error rows by (hour, level, service, error type)."""
@@ -132,6 +135,9 @@ class RollupErrorType(models.Model):
     class Meta:
         indexes = [models.Index(fields=["analysis", "hour"])]
 
+    def __str__(self) -> str:
+        return f"{self.hour} {self.level} {self.error_type}: {self.count}"
+
 
 class RollupIp(models.Model):
     """Error rows by (hour, level, service, IP)."""
@@ -145,3 +151,6 @@ class RollupIp(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["analysis", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour} {self.level} {self.ip}: {self.count}"

@@ -40,11 +40,7 @@ def analyses_for_team(*, team: Team) -> QuerySet[Analysis]:
 
 def analysis_document(*, analysis: Analysis) -> dict | None:
     """The stored result document parts (summary, files, tables), or None."""
-    return (
-        AnalysisResult.objects.filter(analysis_id=analysis.pk)
-        .values_list("document", flat=True)
-        .first()
-    )
+    return AnalysisResult.objects.filter(analysis_id=analysis.pk).values_list("document", flat=True).first()
 
 
 def result_document(*, analysis: Analysis) -> dict:

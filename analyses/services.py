@@ -14,8 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,8 @@ from analyses.uploads import (
     copy_into_storage,
     move_into_storage,
     remove_stored,
-    store_path_for,
     storage_root,
+    store_path_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -159,22 +158,17 @@ def analysis_claim(*, analysis_id: int) -> Claim | None:
     now = timezone.now()
     token = uuid.uuid4().hex
     claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
-    previous = (
-        Analysis.objects.filter(pk=analysis_id).values_list("spark_session_id", flat=True).first()
-    )
-    updated = (
-        Analysis.objects.filter(claimable, pk=analysis_id, attempts__lt=worker["max_attempts"])
-        .update(
-            status=Status.RUNNING,
-            attempts=F("attempts") + 1,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=worker["lease_seconds"]),
-            started_at=now,
-            finished_at=None,
-            stage="Starting",
-            progress=0,
-            error="",
-        )
+    previous = Analysis.objects.filter(pk=analysis_id).values_list("spark_session_id", flat=True).first()
+    updated = Analysis.objects.filter(claimable, pk=analysis_id, attempts__lt=worker["max_attempts"]).update(
+        status=Status.RUNNING,
+        attempts=F("attempts") + 1,
+        claim_token=token,
+        lease_expires_at=now + timedelta(seconds=worker["lease_seconds"]),
+        started_at=now,
+        finished_at=None,
+        stage="Starting",
+        progress=0,
+        error="",
     )
     if updated:
         attempt = Analysis.objects.filter(pk=analysis_id).values_list("attempts", flat=True).get()
@@ -232,9 +226,7 @@ class _Heartbeat(threading.Thread):
         lease = _worker_settings()["lease_seconds"]
         try:
             while not self.stopped.wait(self.interval):
-                _owned(self.claim).update(
-                    lease_expires_at=timezone.now() + timedelta(seconds=lease)
-                )
+                _owned(self.claim).update(lease_expires_at=timezone.now() + timedelta(seconds=lease))
         except Exception:
             logger.exception("lease heartbeat for analysis %s failed", self.claim.analysis_id)
         finally:
@@ -331,7 +323,7 @@ def analysis_fail(*, claim: Claim, message: str) -> None:
 def _parse_hour(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(value).replace(tzinfo=dt_timezone.utc)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def results_store(*, claim: Claim, analysis: Analysis, output) -> None:  # noqa: ANN001
@@ -516,4 +508,3 @@ def analysis_rerun(*, analysis: Analysis, user: AbstractBaseUser | None) -> Anal
 
 def stored_file_path(f: AnalysisFile) -> Path:
     return storage_root() / f.stored_path
-

@@ -115,7 +115,9 @@ class StreamingUploadHandler(FileUploadHandler):
             raise StopUpload(connection_reset=True)
         return None
 
-    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):  # noqa: ANN001
+    def new_file(
+        self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None
+    ):  # noqa: ANN001
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         self.path = incoming_dir() / f"{uuid.uuid4().hex}.part"
         self.fh = self.path.open("wb")

@@ -26,9 +26,7 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 PRODUCTION = DJANGO_ENV == "production"
 
 _override = env.str("LOGPLATFORM_CONFIG", default="")
-LOGPLATFORM = product_config.load(
-    BASE_DIR / "config" / "config.yaml", Path(_override) if _override else None
-)
+LOGPLATFORM = product_config.load(BASE_DIR / "config" / "config.yaml", Path(_override) if _override else None)
 
 
 def _project_path(value: str) -> Path:
@@ -37,9 +35,7 @@ def _project_path(value: str) -> Path:
 
 
 DATA_DIR = _project_path(env.str("DATA_DIR", default=LOGPLATFORM["paths"]["data_dir"]))
-STORAGE_ROOT = _project_path(
-    env.str("STORAGE_ROOT", default=LOGPLATFORM["paths"]["storage_root"])
-)
+STORAGE_ROOT = _project_path(env.str("STORAGE_ROOT", default=LOGPLATFORM["paths"]["storage_root"]))
 REPORTS_DIR = _project_path(env.str("REPORTS_DIR", default=LOGPLATFORM["paths"]["reports_dir"]))
 SPARK_CONNECT_URL = env.str("SPARK_CONNECT_URL", default=LOGPLATFORM["spark"]["connect_url"])
 

@@ -126,21 +126,15 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         )
         .withColumn(
             "svc_all",
-            F.sum(F.when(gid == GID["svc"], F.col("cnt"))).over(
-                Window.partitionBy("grp", "service")
-            ),
+            F.sum(F.when(gid == GID["svc"], F.col("cnt"))).over(Window.partitionBy("grp", "service")),
         )
         .withColumn(
             "et_total",
-            F.sum(F.when(gid == GID["et"], F.col("cnt"))).over(
-                Window.partitionBy("grp", "error_type")
-            ),
+            F.sum(F.when(gid == GID["et"], F.col("cnt"))).over(Window.partitionBy("grp", "error_type")),
         )
         .withColumn(
             "ipe_total",
-            F.sum(F.when(gid == GID["ipe"], F.col("cnt"))).over(
-                Window.partitionBy("grp", "ip_err")
-            ),
+            F.sum(F.when(gid == GID["ipe"], F.col("cnt"))).over(Window.partitionBy("grp", "ip_err")),
         )
         .withColumn(
             "svc_rank",
@@ -171,23 +165,17 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         )
         .withColumn(
             "msg_rank",
-            F.row_number().over(
-                Window.partitionBy("grp").orderBy(F.desc("cnt"), F.col("err_msg"))
-            ),
+            F.row_number().over(Window.partitionBy("grp").orderBy(F.desc("cnt"), F.col("err_msg"))),
         )
         .withColumn(
             "sample_rank",
-            F.row_number().over(
-                Window.partitionBy("grp", "file_id").orderBy(F.desc("cnt"), F.col("sample"))
-            ),
+            F.row_number().over(Window.partitionBy("grp", "file_id").orderBy(F.desc("cnt"), F.col("sample"))),
         )
     )
 
     span = F.unix_seconds(F.col("max_minute")) - F.unix_seconds(F.col("min_minute"))
     bucket = _bucket_seconds(span, options.trend_max_buckets)
-    bucket_start = F.timestamp_seconds(
-        F.floor(F.unix_seconds(F.col("err_minute")) / bucket) * bucket
-    )
+    bucket_start = F.timestamp_seconds(F.floor(F.unix_seconds(F.col("err_minute")) / bucket) * bucket)
 
     keep = (
         (gid == GID["file"])
@@ -226,12 +214,8 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         "cnt",
         "min_ts",
         "max_ts",
-        F.when((gid == GID["svc"]) & F.col("service").isNotNull(), F.col("svc_rank")).alias(
-            "svc_rank"
-        ),
-        F.when((gid == GID["et"]) & F.col("error_type").isNotNull(), F.col("et_rank")).alias(
-            "et_rank"
-        ),
+        F.when((gid == GID["svc"]) & F.col("service").isNotNull(), F.col("svc_rank")).alias("svc_rank"),
+        F.when((gid == GID["et"]) & F.col("error_type").isNotNull(), F.col("et_rank")).alias("et_rank"),
         F.when((gid == GID["ip"]) & F.col("ip").isNotNull(), F.lit(1)).alias("ip_group"),
     )
     group_cols = [

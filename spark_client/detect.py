@@ -96,8 +96,7 @@ def check_gzip(path: Path, *, max_bytes: int, max_ratio: int) -> int:
         ) from exc
     if not decomp.eof:
         raise InputFileError(
-            "the gzip file is truncated (it ends before the compressed stream does); "
-            "upload the complete file"
+            "the gzip file is truncated (it ends before the compressed stream does); upload the complete file"
         )
     return total
 
@@ -105,8 +104,7 @@ def check_gzip(path: Path, *, max_bytes: int, max_ratio: int) -> int:
 def _check_bomb(total: int, compressed: int, max_bytes: int, max_ratio: int) -> None:
     if total > max_bytes:
         raise InputFileError(
-            f"the gzip file expands to more than {max_bytes // (1024 * 1024)} MB; "
-            "split it into smaller files"
+            f"the gzip file expands to more than {max_bytes // (1024 * 1024)} MB; split it into smaller files"
         )
     if total > 10 * 1024 * 1024 and total > max_ratio * max(compressed, 1):
         raise InputFileError(
@@ -272,9 +270,7 @@ def detect(
         raise InputFileError("the file is empty; upload a file with log lines in it")
     compressed = is_gzip(path)
     if compressed:
-        uncompressed = check_gzip(
-            path, max_bytes=max_uncompressed_bytes, max_ratio=max_compression_ratio
-        )
+        uncompressed = check_gzip(path, max_bytes=max_uncompressed_bytes, max_ratio=max_compression_ratio)
         if uncompressed == 0:
             raise InputFileError("the gzip file is empty once decompressed")
     head = read_head(path, compressed)
@@ -294,9 +290,7 @@ def detect(
 
     if override in (None, "csv", "loghub_csv"):
         layout = csv_layout(first, aliases)
-        mapped = layout is not None and (
-            layout.event_template is not None or len(layout.columns) >= 2
-        )
+        mapped = layout is not None and (layout.event_template is not None or len(layout.columns) >= 2)
         if mapped or override in ("csv", "loghub_csv"):
             if layout is None:
                 raise InputFileError(

@@ -1,7 +1,7 @@
 """The analysis engine: files in, AnalysisOutput out, one Spark query in between.
 
-    detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
-    -> union -> aggregate (one query, collected as Arrow) -> assemble (Python)
+detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
+-> union -> aggregate (one query, collected as Arrow) -> assemble (Python)
 """
 
 from __future__ import annotations
@@ -102,9 +102,7 @@ def detect_files(
                 max_compression_ratio=options.max_compression_ratio,
             )
             if det.compressed and not f.path.endswith(".gz"):
-                raise InputFileError(
-                    "gzip content must be stored with a .gz name for Spark to decompress it"
-                )
+                raise InputFileError("gzip content must be stored with a .gz name for Spark to decompress it")
         except InputFileError as exc:
             report.error = str(exc)
         except OSError as exc:

@@ -196,9 +196,7 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions) -> DataFrame
         F.when(ok, F.substring(F.col("service"), 1, 200)).alias("service"),
         F.when(ok, F.substring(F.col("endpoint"), 1, 500)).alias("endpoint"),
         "event_template",
-        F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias(
-            "sample"
-        ),
+        F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias("sample"),
     )
     is_error = F.col("level").isin(list(options.error_levels))
     return staged.select(

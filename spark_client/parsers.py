@@ -103,12 +103,18 @@ def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
         )
     elif fmt == "log4j_spark":
         cols = dict(
-            ts_raw=group(1), ts_kind=F.lit("yy/MM/dd"), level_raw=group(2), service=group(3),
+            ts_raw=group(1),
+            ts_kind=F.lit("yy/MM/dd"),
+            level_raw=group(2),
+            service=group(3),
             message=group(4),
         )
     elif fmt == "log4j_iso":
         cols = dict(
-            ts_raw=group(1), ts_kind=F.lit("iso"), level_raw=group(2), service=group(4),
+            ts_raw=group(1),
+            ts_kind=F.lit("iso"),
+            level_raw=group(2),
+            service=group(4),
             message=group(5),
         )
     elif fmt == "log4j_dash":
@@ -138,9 +144,7 @@ def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
             ts_kind=F.lit("yyyy/MM/dd"),
             level_raw=group(2),
             message=message,
-            endpoint=_blank_to_null(
-                F.regexp_extract(message, r'request: "\S+ ([^" ?]+)', 1)
-            ),
+            endpoint=_blank_to_null(F.regexp_extract(message, r'request: "\S+ ([^" ?]+)', 1)),
         )
     elif fmt == "access_log":
         request = group(5)
@@ -174,8 +178,7 @@ def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: 
     assert layout is not None
     width = len(layout.header)
     schema = StructType(
-        [StructField(f"c{i}", StringType()) for i in range(width)]
-        + [StructField("_corrupt", StringType())]
+        [StructField(f"c{i}", StringType()) for i in range(width)] + [StructField("_corrupt", StringType())]
     )
     # multiLine reads a file in one task (no splitting), so it is used when quoted
     # newlines are possible and the file is small enough for that to be cheap.
@@ -207,9 +210,7 @@ def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: 
         ts_raw = _null()
     corrupt = F.col("_corrupt").isNotNull()
     ok = ~corrupt
-    event_template = (
-        F.col(f"c{layout.event_template}") if layout.event_template is not None else _null()
-    )
+    event_template = F.col(f"c{layout.event_template}") if layout.event_template is not None else _null()
     return _raw_record(
         df,
         file_id,

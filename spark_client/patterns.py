@@ -20,15 +20,11 @@ RAW_PATTERNS: dict[str, str] = {
         r"([^:\[\]]+?)(?:\[(\d+)\])?:\s?(.*)$"
     ),
     # <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD]|- MSG
-    "syslog5424": (
-        r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"
-    ),
+    "syslog5424": (r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"),
     # 17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: message
     "log4j_spark": r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})\s+(" + LEVEL_WORD + r")\s+([^\s:]+):\s?(.*)$",
     # 2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.Class: message
-    "log4j_iso": (
-        r"^(" + ISO_TS + r")\s+(" + LEVEL_WORD + r")\s+\[([^\]]*)\]\s+([^\s:]+):?\s?(.*)$"
-    ),
+    "log4j_iso": (r"^(" + ISO_TS + r")\s+(" + LEVEL_WORD + r")\s+\[([^\]]*)\]\s+([^\s:]+):?\s?(.*)$"),
     # 2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0.0.0.0:2181:FastLeaderElection@774] - msg
     "log4j_dash": r"^(" + ISO_TS + r")\s+-\s+(" + LEVEL_WORD + r")\s+\[(.*?)\]\s+-\s?(.*)$",
     # [Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] message   (2.4: [core:error] [pid 1:tid 2])

@@ -21,7 +21,7 @@ from spark_client.errors import SparkServerError
 from spark_client.session import port_answers
 
 CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,8 @@ def command(cfg: LocalServerConfig) -> list[str]:
         "spark.connect.grpc.binding.address": cfg.host,
         "spark.connect.grpc.binding.port": str(cfg.port),
         "spark.driver.host": "127.0.0.1" if _is_loopback(cfg.host) else cfg.host,
-        "spark.driver.bindAddress": "127.0.0.1" if _is_loopback(cfg.host) else "0.0.0.0",
+        # Off loopback the driver must be reachable by cluster executors.
+        "spark.driver.bindAddress": "127.0.0.1" if _is_loopback(cfg.host) else "0.0.0.0",  # noqa: S104
         "spark.ui.enabled": "true" if cfg.ui_enabled else "false",
         "spark.ui.port": str(cfg.ui_port),
         "spark.local.dir": str(cfg.run_dir / "tmp"),
@@ -223,9 +224,7 @@ def start(cfg: LocalServerConfig) -> ServerStatus:
     return _wait_until_answering(cfg, proc.pid, proc)
 
 
-def _wait_until_answering(
-    cfg: LocalServerConfig, pid: int, proc: subprocess.Popen | None
-) -> ServerStatus:
+def _wait_until_answering(cfg: LocalServerConfig, pid: int, proc: subprocess.Popen | None) -> ServerStatus:
     deadline = time.monotonic() + cfg.startup_timeout
     while time.monotonic() < deadline:
         if port_answers(cfg.host, cfg.port, timeout=1.0):

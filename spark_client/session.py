@@ -185,5 +185,5 @@ def _close_quietly(session: object, release: bool = True) -> None:
             session.stop()  # type: ignore[attr-defined]
         else:
             session.client.close()  # type: ignore[attr-defined]
-    except Exception:
-        pass
+    except Exception as exc:  # a dead server cannot release anything
+        logger.debug("closing a Spark Connect session failed: %s", exc)

@@ -13,7 +13,9 @@ from accounts.models import Team
 
 
 class Command(BaseCommand):
-    help = "On an empty database, create a first team and an admin who owns it, and print the credentials once."
+    help = (
+        "On an empty database, create a first team and an admin who owns it, and print the credentials once."
+    )
 
     def handle(self, *args, **options) -> None:
         User = get_user_model()

@@ -56,14 +56,29 @@ class Command(BaseCommand):
         spawn(
             "web",
             [
-                sys.executable, "-m", "gunicorn", "logplatform.wsgi:application",
-                "--bind", f"{host}:{port}",
-                "--worker-class", "gthread", "--workers", str(web_workers), "--threads", "4",
-                "--timeout", "900", "--graceful-timeout", "20",
-                "--access-logfile", "-",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "logplatform.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--timeout",
+                "900",
+                "--graceful-timeout",
+                "20",
+                "--access-logfile",
+                "-",
             ],
         )
-        self.stdout.write(self.style.SUCCESS(f"\nlogplatform is up: http://{host}:{port}/   (Ctrl-C stops it)\n"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nlogplatform is up: http://{host}:{port}/   (Ctrl-C stops it)\n")
+        )
 
         stopping = False
 

@@ -27,7 +27,9 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"Spark Connect server {verb}: {st.describe()}"))
             elif action == "stop":
                 stopped = server.stop(cfg)
-                self.stdout.write("Spark Connect server stopped." if stopped else "No server of ours was running.")
+                self.stdout.write(
+                    "Spark Connect server stopped." if stopped else "No server of ours was running."
+                )
             elif action == "kill":
                 server.kill(cfg)
                 self.stdout.write("Spark Connect server killed.")

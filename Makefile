@@ -1,0 +1,57 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    the platform up on http://127.0.0.1:8000 (Spark Connect, qcluster, web)
+#   make test   the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(REQS_HASH)
+
+.PHONY: install run test lint format check-java spark-start spark-stop worker web clean-data
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+check-java:
+	@$(BIN)/python -c "from spark_client.server import require_java; require_java()" 2>/dev/null || \
+	  { $(BIN)/python -c "from spark_client.server import require_java; require_java()" 2>&1 | tail -1; exit 1; }
+
+run: install check-java
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py bootstrap
+	$(BIN)/python manage.py runplatform
+
+test: install check-java
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The pieces, one at a time (each in its own terminal):
+spark-start: install check-java
+	$(BIN)/python manage.py spark_server start
+
+spark-stop:
+	$(BIN)/python manage.py spark_server stop
+
+worker: install
+	$(BIN)/python manage.py qcluster
+
+web: install
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/gunicorn logplatform.wsgi:application --bind 127.0.0.1:8000 --worker-class gthread --threads 4 --timeout 900

@@ -1,0 +1,55 @@
+"""config/config.yaml is validated at start-up with errors that name the key."""
+
+from pathlib import Path
+
+import pytest
+
+from logplatform import config
+
+BASE = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "override.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_it_loads_the_shipped_file():
+    data = config.load(BASE)
+    assert data["analytics"]["top_n"] >= 50
+    assert data["alerts"]["defaults"][0]["kind"] == "error_rate"
+
+
+def test_it_merges_an_override(tmp_path):
+    data = config.load(BASE, write(tmp_path, "analytics:\n  top_n: 7\n"))
+    assert data["analytics"]["top_n"] == 7
+    assert data["analytics"]["rollup_cap"] == config.load(BASE)["analytics"]["rollup_cap"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("analytics:\n  top_n: many\n", "analytics.top_n must be an integer"),
+        ("analytics:\n  topn: 5\n", "unknown key analytics.topn"),
+        ("spark:\n  connect_url: http://x\n", "spark.connect_url must be a string matching"),
+        (
+            "analytics:\n  level_inference:\n    - level: ERROR\n      pattern: '(['\n",
+            "analytics.level_inference[0].pattern",
+        ),
+        (
+            "alerts:\n  defaults:\n    - kind: nonsense\n      threshold: 1\n      severity: warning\n",
+            "alerts.defaults[0].kind must be one of",
+        ),
+        ("worker:\n  workers: 0\n", "worker.workers must be an integer >= 1"),
+    ],
+)
+def test_it_names_the_bad_key(tmp_path, override, message):
+    with pytest.raises(config.ConfigError) as excinfo:
+        config.load(BASE, write(tmp_path, override))
+    assert message in str(excinfo.value)
+
+
+def test_it_rejects_invalid_yaml(tmp_path):
+    with pytest.raises(config.ConfigError, match="not valid YAML"):
+        config.load(BASE, write(tmp_path, "analytics: [unclosed\n"))
