@@ -165,11 +165,17 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         )
         .withColumn(
             "msg_rank",
-            F.row_number().over(Window.partitionBy("grp").orderBy(F.desc("cnt"), F.col("err_msg"))),
+            F.row_number().over(
+                Window.partitionBy("grp").orderBy(F.col("err_msg").isNull(), F.desc("cnt"), F.col("err_msg"))
+            ),
         )
         .withColumn(
             "sample_rank",
-            F.row_number().over(Window.partitionBy("grp", "file_id").orderBy(F.desc("cnt"), F.col("sample"))),
+            F.row_number().over(
+                Window.partitionBy("grp", "file_id").orderBy(
+                    F.col("sample").isNull(), F.desc("cnt"), F.col("sample")
+                )
+            ),
         )
     )
 

@@ -61,7 +61,7 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Spark Connect server: SPARK_CONNECT_URL if given, else one started here."""
     from spark_client import server
 
-    given = os.environ.get("SPARK_CONNECT_URL")
+    given = os.environ.get("TEST_SPARK_CONNECT_URL") or os.environ.get("SPARK_CONNECT_URL")
     if given:
         settings.SPARK_CONNECT_URL = given
         os.environ["SPARK_CONNECT_URL"] = given
