@@ -24,6 +24,9 @@ CSV_DELIMITERS = [",", ";", "\t", "|"]
 LOGHUB_MARKERS = {"lineid", "content", "eventtemplate"}
 LOGHUB_TIME_PARTS = ["year", "month", "date", "day", "time"]
 REQUIRED_CSV = ("timestamp", "log_level", "message")
+MAX_HEADER_CHARS = 64 * 1024
+# CSV rows may hold multi-megabyte messages; the csv module's default cap is 128 KB.
+csv.field_size_limit(64 * 1024 * 1024)
 
 
 @dataclass
@@ -149,9 +152,14 @@ def _norm(name: str) -> str:
 
 
 def sniff_delimiter(first_line: str) -> str | None:
+    if len(first_line) > MAX_HEADER_CHARS:
+        return None  # no header is this long; a huge first line is data
     best, best_count = None, 0
     for delim in CSV_DELIMITERS:
-        count = len(next(csv.reader([first_line], delimiter=delim)))
+        try:
+            count = len(next(csv.reader([first_line], delimiter=delim)))
+        except csv.Error:
+            continue
         if count > best_count:
             best, best_count = delim, count
     return best if best_count >= 2 else None

@@ -68,14 +68,19 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield given
         return
     port = free_port()
+    ui_port = free_port()
     cfg = server.LocalServerConfig(
         run_dir=tmp_path_factory.mktemp("spark"),
         port=port,
         driver_memory="2g",
-        conf={"spark.sql.adaptive.enabled": "true"},
+        # The UI (on loopback) lets tests count the SQL executions of an analysis.
+        ui_enabled=True,
+        ui_port=ui_port,
+        conf={"spark.sql.adaptive.enabled": "true", "spark.ui.retainedExecutions": "10000"},
         name="test-connect-server",
     )
     server.start(cfg)
+    os.environ["TEST_SPARK_UI_URL"] = f"http://127.0.0.1:{ui_port}"
     url = f"sc://127.0.0.1:{port}"
     settings.SPARK_CONNECT_URL = url
     os.environ["SPARK_CONNECT_URL"] = url

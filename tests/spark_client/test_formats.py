@@ -204,7 +204,7 @@ def test_loghub_structured_csv_uses_the_event_template(run):
 
 def test_csv_quoted_newlines_bom_crlf_and_no_final_newline(run):
     text = (
-        '\ufefftimestamp,log_level,message\r\n'
+        "\ufefftimestamp,log_level,message\r\n"
         '2024-01-01 00:00:00,ERROR,"multi\r\nline, with comma"\r\n'
         '2024-01-01 00:00:01,INFO,"say ""hi"""\r\n'
         "2024-01-01 00:00:02,INFO,last"
@@ -256,9 +256,7 @@ def test_timestamp_forms(run):
         ("1705314600000", "2024-01-15T10:30:00"),
         ("2024/01/15 10:30:00", "2024-01-15T10:30:00"),
     ]
-    files = {
-        f"t{i}.csv": f'timestamp,level,message\n"{raw}",INFO,x\n' for i, (raw, _) in enumerate(rows)
-    }
+    files = {f"t{i}.csv": f'timestamp,level,message\n"{raw}",INFO,x\n' for i, (raw, _) in enumerate(rows)}
     out = run(files, assume_year=2030)
     got = [(f.first_ts, f.rows_without_timestamp) for f in out.files]
     assert got == [(expected, 0) for _, expected in rows]

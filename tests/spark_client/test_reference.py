@@ -35,8 +35,16 @@ CASES = {
         ld.render_syslog,
         "messages",
     ),
-    "log4j_spark": (lambda: ld.make_events(N, seed=34, with_ip_column=False), ld.render_log4j_spark, "spark.log"),
-    "log4j_iso": (lambda: ld.make_events(N, seed=35, with_ip_column=False), ld.render_log4j_iso, "hadoop.log"),
+    "log4j_spark": (
+        lambda: ld.make_events(N, seed=34, with_ip_column=False),
+        ld.render_log4j_spark,
+        "spark.log",
+    ),
+    "log4j_iso": (
+        lambda: ld.make_events(N, seed=35, with_ip_column=False),
+        ld.render_log4j_iso,
+        "hadoop.log",
+    ),
     "log4j_dash": (lambda: ld.make_events(N, seed=36, with_ip_column=False), ld.render_log4j_dash, "zk.log"),
     "access_log": (lambda: ld.access_events(N, seed=37), ld.render_access, "access.log"),
 }
@@ -65,7 +73,9 @@ def test_gzip_of_a_format_gives_the_same_numbers(run):
 
 def test_apache_error_log_matches_the_reference(run):
     events = [
-        e for e in ld.make_events(N, seed=39) if e.level != "CRITICAL" or e.spelling.lower() in ("crit", "emerg", "alert")
+        e
+        for e in ld.make_events(N, seed=39)
+        if e.level != "CRITICAL" or e.spelling.lower() in ("crit", "emerg", "alert")
     ]
     # Apache writes levels in lower case; map the spellings Apache really uses.
     apache = {"DEBUG": "debug", "INFO": "notice", "WARN": "warn", "ERROR": "error", "CRITICAL": "crit"}
