@@ -70,7 +70,7 @@ class _QueryProgress:
             if not done and now - self.last < self.interval:
                 return
             self.last = now
-        fraction = completed / total if total else 0.0
+        fraction = 1.0 if done else (completed / total if total else 0.0)
         # Later stages appear as the query runs, so the fraction can step back a little.
         percent = QUERY_START + int((QUERY_END - QUERY_START) * min(fraction, 1.0))
         try:
