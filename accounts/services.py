@@ -23,6 +23,10 @@ def team_create(*, name: str, slug: str | None = None, owner: AbstractBaseUser |
     team = Team.objects.create(name=name, slug=slug)
     if owner is not None:
         Membership.objects.create(user=owner, team=team, role=Role.OWNER)
+    # New teams start with the default alert rules of config.yaml.
+    from analyses.alerting import alert_rules_create_defaults
+
+    alert_rules_create_defaults(team=team)
     logger.info("team %s created", slug)
     return team
 

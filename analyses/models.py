@@ -154,3 +154,130 @@ class RollupIp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour} {self.level} {self.ip}: {self.count}"
+
+
+class AlertKind(models.TextChoices):
+    ERROR_RATE = "error_rate", "Error rate above"
+    ERROR_COUNT = "error_count", "Error count above"
+    CRITICAL_COUNT = "critical_count", "Critical errors at least"
+    ERROR_TYPE_REPEATED = "error_type_repeated", "One error type repeated more than"
+    ERRORS_PER_HOUR = "errors_per_hour", "Errors in any one hour above"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class AlertRule(models.Model):
+    """A team's threshold on one measure of every analysis (DESIGN §6)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    # A fraction (0.1 = 10 %) for error_rate, a count for the others.
+    threshold = models.FloatField()
+    min_rows = models.PositiveIntegerField(
+        default=100, help_text="A rate rule fires only when the analysis has at least this many rows."
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    enabled = models.BooleanField(default=True)
+    cooldown_minutes = models.PositiveIntegerField(
+        default=60,
+        help_text="After a notification, further firings within this time are recorded but not sent.",
+    )
+    emails = models.TextField(blank=True, default="", help_text="E-mail addresses, one per line or comma-separated.")
+    webhook_url = models.URLField(blank=True, default="", max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team__name", "kind", "threshold"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.threshold_display} ({self.team})"
+
+    @property
+    def threshold_display(self) -> str:
+        if self.kind == AlertKind.ERROR_RATE:
+            return f"{self.threshold * 100:g} %"
+        return f"{self.threshold:g}"
+
+    @property
+    def email_list(self) -> list[str]:
+        return [a.strip() for a in self.emails.replace(",", "\n").splitlines() if a.strip()]
+
+
+class Alert(models.Model):
+    """One firing of a rule on one analysis."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    value = models.FloatField()
+    threshold = models.FloatField()
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified = models.BooleanField(default=False, help_text="False when the rule was cooling down.")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"]), models.Index(fields=["rule", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class Delivery(models.Model):
+    """A notification of an alert to one channel target, with its attempts."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    target = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.state}"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    ok = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {'ok' if self.ok else self.error or self.status_code}"

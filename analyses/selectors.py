@@ -3,13 +3,15 @@ another team's object answers 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Team
 from accounts.selectors import team_ids_for_user
-from analyses.models import Analysis, AnalysisFile, AnalysisResult
+from analyses.models import Alert, AlertRule, Analysis, AnalysisFile, AnalysisResult, Delivery
 
 
 def analyses_for_user(*, user: AbstractBaseUser) -> QuerySet[Analysis]:
@@ -38,6 +40,64 @@ def analyses_for_team(*, team: Team) -> QuerySet[Analysis]:
     return Analysis.objects.filter(team=team).select_related("created_by").prefetch_related("files")
 
 
+def analyses_search(
+    *,
+    team: Team,
+    q: str = "",
+    status: str = "",
+    created_from: dt.date | None = None,
+    created_to: dt.date | None = None,
+) -> QuerySet[Analysis]:
+    qs = Analysis.objects.filter(team=team)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(files__original_name__icontains=q)).distinct()
+    if status:
+        qs = qs.filter(status=status)
+    if created_from:
+        qs = qs.filter(created_at__date__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__date__lte=created_to)
+    return (
+        qs.select_related("created_by")
+        .annotate(file_count=Count("files", distinct=True), alert_count=Count("alerts", distinct=True))
+        .order_by("-created_at", "-id")
+    )
+
+
+def alerts_for_team(*, team: Team, open_only: bool = False) -> QuerySet[Alert]:
+    qs = Alert.objects.filter(team=team).select_related("analysis", "rule", "acknowledged_by")
+    if open_only:
+        qs = qs.filter(acknowledged_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def alert_get_for_user(*, user: AbstractBaseUser, alert_id: int) -> Alert:
+    try:
+        return Alert.objects.select_related("analysis").get(pk=alert_id, team_id__in=team_ids_for_user(user=user))
+    except (Alert.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such alert") from None
+
+
+def deliveries_for_team(*, team: Team) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(alert__team=team)
+        .select_related("alert")
+        .prefetch_related("attempt_log")
+        .order_by("-created_at", "-id")
+    )
+
+
+def alert_rules_for_team(*, team: Team) -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(team=team).order_by("kind", "threshold", "pk")
+
+
+def alert_rule_get_for_user(*, user: AbstractBaseUser, rule_id: int) -> AlertRule:
+    try:
+        return AlertRule.objects.get(pk=rule_id, team_id__in=team_ids_for_user(user=user))
+    except (AlertRule.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such alert rule") from None
+
+
 def analysis_document(*, analysis: Analysis) -> dict | None:
     """The stored result document parts (summary, files, tables), or None."""
     return AnalysisResult.objects.filter(analysis_id=analysis.pk).values_list("document", flat=True).first()
@@ -59,7 +119,22 @@ def result_document(*, analysis: Analysis) -> dict:
         "summary": stored.get("summary"),
         "files": stored.get("files") or _files_without_results(analysis),
         "tables": stored.get("tables"),
-        "alerts": [],
+        "alerts": [alert_as_dict(a) for a in analysis.alerts.order_by("pk")],
+    }
+
+
+def alert_as_dict(alert) -> dict:  # noqa: ANN001
+    return {
+        "id": alert.pk,
+        "rule_id": alert.rule_id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "message": alert.message,
+        "created_at": _iso(alert.created_at),
+        "notified": alert.notified,
+        "acknowledged_at": _iso(alert.acknowledged_at),
     }
 
 

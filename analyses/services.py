@@ -273,7 +273,8 @@ def analysis_execute(*, analysis_id: int) -> str:
             tag=tag,
         )
         analysis_progress(claim=claim, stage="Storing results", percent=94)
-        results_store(claim=claim, analysis=analysis, output=output)
+        document = results_store(claim=claim, analysis=analysis, output=output)
+        _evaluate_alerts(analysis, document)
         logger.info(
             "analysis %s succeeded in %.1fs: %s rows, %s errors",
             analysis_id,
@@ -301,6 +302,16 @@ def analysis_execute(*, analysis_id: int) -> str:
         heartbeat.stop()
 
 
+def _evaluate_alerts(analysis: Analysis, document: dict) -> None:
+    """Alerts never fail an analysis that succeeded."""
+    from analyses.alerting import alerts_evaluate
+
+    try:
+        alerts_evaluate(analysis=analysis, document=document)
+    except Exception:
+        logger.exception("alert evaluation for analysis %s failed", analysis.pk)
+
+
 def _user_message(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
     return f"The analysis failed: {text[:1000]}"
@@ -326,7 +337,7 @@ def _parse_hour(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def results_store(*, claim: Claim, analysis: Analysis, output) -> None:  # noqa: ANN001
+def results_store(*, claim: Claim, analysis: Analysis, output) -> dict:  # noqa: ANN001
     """Write the result set once: replace any earlier set, then mark succeeded.
 
     One transaction, conditional on still owning the claim, so a retried or
@@ -412,6 +423,7 @@ def results_store(*, claim: Claim, analysis: Analysis, output) -> None:  # noqa:
             error_rate=summary["error_rate"],
             unparsed_lines=summary["unparsed_lines"],
         )
+    return document
 
 
 def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001

@@ -11,3 +11,9 @@ def run_analysis(analysis_id: int) -> str:
 
 def reap_leases() -> dict[str, int]:
     return services.leases_reap()
+
+
+def deliver_notification(delivery_id: int) -> str:
+    from analyses.alerting import delivery_run
+
+    return delivery_run(delivery_id=delivery_id).state

@@ -173,6 +173,10 @@ SPEC: dict[str, Any] = {
     },
     "alerts": {
         "log_file": string(),
+        "cooldown_minutes": integer(minimum=0),
+        "webhook_timeout_seconds": number(minimum=0.1),
+        "webhook_max_attempts": integer(minimum=1),
+        "webhook_backoff_seconds": number(minimum=0),
         "defaults": list_of(
             {
                 "kind": string(choices=ALERT_KINDS),

@@ -1,6 +1,21 @@
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+
+# The characters json_script escapes, so a JSON string can never close the tag.
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def figure_script(figure_json: str, name: str) -> SafeString:
+    """A Plotly figure (already JSON) in a non-executable script tag, id figure-<name>."""
+    return format_html(
+        '<script id="figure-{}" type="application/json">{}</script>',
+        name,
+        mark_safe(figure_json.translate(_JSON_ESCAPES)),  # noqa: S308 - escaped just above
+    )
 
 
 @register.filter

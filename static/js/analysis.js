@@ -1,30 +1,65 @@
-// Analysis page: poll the status while the analysis is queued or running, then reload.
+// Analysis page: draw the server-built Plotly figures, poll the status while the
+// analysis is queued or running (then reload), and the auto-refresh switch.
 (() => {
-  const live = document.getElementById("live-status");
-  if (!live) return;
-  const url = live.dataset.statusUrl;
-  const stage = document.getElementById("stage");
-  const bar = document.getElementById("progress");
-  const badge = document.getElementById("status-badge");
-  async function poll() {
-    try {
-      const response = await fetch(url, { headers: { Accept: "application/json" } });
-      if (response.ok) {
-        const data = await response.json();
-        stage.textContent = data.stage;
-        bar.value = data.progress;
-        bar.textContent = `${data.progress}%`;
-        badge.textContent = data.status;
-        badge.className = `badge badge-${data.status}`;
-        if (data.terminal) {
-          window.location.reload();
-          return;
-        }
-      }
-    } catch (err) {
-      stage.textContent = "Connection lost, retrying…";
-    }
-    window.setTimeout(poll, 1000);
+  // --- charts -------------------------------------------------------------
+  if (window.Plotly) {
+    document.querySelectorAll("[data-figure]").forEach((div) => {
+      const source = document.getElementById(div.dataset.figure);
+      if (!source) return;
+      const figure = JSON.parse(source.textContent);
+      window.Plotly.newPlot(div, figure.data, figure.layout, {
+        responsive: true,
+        displaylogo: false,
+      });
+    });
   }
-  window.setTimeout(poll, 500);
+
+  // --- live status --------------------------------------------------------
+  const live = document.getElementById("live-status");
+  if (live) {
+    const url = live.dataset.statusUrl;
+    const stage = document.getElementById("stage");
+    const percent = document.getElementById("percent");
+    const bar = document.getElementById("progress");
+    const badge = document.getElementById("status-badge");
+    const poll = async () => {
+      try {
+        const response = await fetch(url, { headers: { Accept: "application/json" } });
+        if (response.ok) {
+          const data = await response.json();
+          stage.textContent = data.stage;
+          percent.textContent = `${data.progress}%`;
+          bar.value = data.progress;
+          badge.textContent = data.status;
+          badge.className = `badge badge-${data.status}`;
+          if (data.terminal) {
+            window.location.reload();
+            return;
+          }
+        }
+      } catch (err) {
+        stage.textContent = "Connection lost, retrying…";
+      }
+      window.setTimeout(poll, 1000);
+    };
+    window.setTimeout(poll, 500);
+  }
+
+  // --- auto-refresh -------------------------------------------------------
+  const toggle = document.getElementById("auto-refresh");
+  if (toggle) {
+    const key = "logplatform.autoRefresh";
+    const seconds = Number(toggle.dataset.seconds) || 10;
+    let timer = null;
+    const apply = () => {
+      window.clearInterval(timer);
+      if (toggle.checked) timer = window.setInterval(() => window.location.reload(), seconds * 1000);
+    };
+    toggle.checked = window.localStorage.getItem(key) === "on";
+    toggle.addEventListener("change", () => {
+      window.localStorage.setItem(key, toggle.checked ? "on" : "off");
+      apply();
+    });
+    apply();
+  }
 })();

@@ -1,0 +1,104 @@
+"""Plotly figures of an analysis, as pure functions of stored (or filtered) results.
+
+Each function returns the figure as a JSON string; the page embeds it with
+`json_script` and static/js/dashboard.js draws it with the vendored plotly.min.js.
+No chart is rendered with data the server did not compute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+LEVEL_COLORS = {
+    "DEBUG": "#9aa5b1",
+    "INFO": "#4c78a8",
+    "WARN": "#f2a93b",
+    "ERROR": "#e45756",
+    "CRITICAL": "#8b1e3f",
+}
+LAYOUT = dict(
+    margin=dict(l=10, r=10, t=40, b=10),
+    height=340,
+    template="plotly_white",
+    font=dict(size=12),
+    legend=dict(orientation="h", y=-0.15),
+)
+
+
+def _json(fig: go.Figure) -> str:
+    return pio.to_json(fig, validate=False, pretty=False)
+
+
+def _short(label: str, width: int = 60) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
+    fig = go.Figure()
+    for level in ("WARN", "ERROR", "CRITICAL"):
+        series = over_time.get(level)
+        if not series:
+            continue
+        fig.add_trace(
+            go.Bar(x=list(series), y=list(series.values()), name=level, marker_color=LEVEL_COLORS[level])
+        )
+    fig.update_layout(
+        title=f"Errors and warnings per {unit}", barmode="stack", xaxis_title=None, yaxis_title="lines", **LAYOUT
+    )
+    return _json(fig)
+
+
+def _hbar(rows: list[dict[str, Any]], key: str, title: str, color: str, top: int = 15) -> str:
+    rows = rows[:top][::-1]  # largest at the top
+    fig = go.Figure(
+        go.Bar(
+            x=[r["count"] for r in rows],
+            y=[_short(str(r[key])) for r in rows],
+            orientation="h",
+            marker_color=color,
+            hovertext=[str(r[key]) for r in rows],
+            hoverinfo="text+x",
+        )
+    )
+    fig.update_layout(title=title, yaxis=dict(automargin=True), **LAYOUT)
+    return _json(fig)
+
+
+def top_error_types(rows: list[dict[str, Any]]) -> str:
+    return _hbar(rows, "error_type", "Top error types", LEVEL_COLORS["ERROR"])
+
+
+def errors_per_ip(rows: list[dict[str, Any]]) -> str:
+    return _hbar(rows, "ip", "Errors per IP", "#54a24b")
+
+
+def errors_per_service(rows: list[dict[str, Any]]) -> str:
+    return _hbar(rows, "service", "Errors per service", "#72b7b2")
+
+
+def severity_breakdown(levels: dict[str, int]) -> str:
+    present = [(lv, n) for lv, n in levels.items() if n]
+    fig = go.Figure(
+        go.Pie(
+            labels=[lv for lv, _ in present],
+            values=[n for _, n in present],
+            marker=dict(colors=[LEVEL_COLORS[lv] for lv, _ in present]),
+            hole=0.45,
+            sort=False,
+        )
+    )
+    fig.update_layout(title="Lines per severity", **LAYOUT)
+    return _json(fig)
+
+
+def all_charts(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "errors_over_time": errors_over_time(data["over_time"], data["over_time_unit"]),
+        "top_error_types": top_error_types(data["errors_by_type"]),
+        "errors_per_ip": errors_per_ip(data["errors_per_ip"]),
+        "errors_per_service": errors_per_service(data["errors_per_service"]),
+        "severity": severity_breakdown(data["levels"]),
+    }

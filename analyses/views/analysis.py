@@ -1,0 +1,186 @@
+"""Upload, the analysis page (dashboard), its status, files and reports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from analyses import charts, dashboard, reports, selectors, services
+from analyses.forms import AnalysisOptionsForm
+from analyses.uploads import StoredUpload, upload_state
+from analyses.views.common import (
+    current_membership,
+    membership_of,
+    require_upload_role,
+    wants_json,
+)
+from spark_client.types import FORMAT_LABELS
+
+
+def _upload_context() -> dict:
+    uploads = settings.LOGPLATFORM["uploads"]
+    return {
+        "max_file_mb": uploads["max_file_mb"],
+        "max_request_mb": uploads["max_request_mb"],
+        "max_files": uploads["max_files"],
+    }
+
+
+def _upload_error(request: HttpRequest, status: int, problems: list[str]) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse({"error": {"status": status, "messages": problems}}, status=status)
+    return render(
+        request,
+        "analyses/upload.html",
+        {"form": AnalysisOptionsForm(request.POST or None), "errors": problems, "can_upload": True, **_upload_context()},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if request.method == "GET":
+        return render(
+            request,
+            "analyses/upload.html",
+            {"form": AnalysisOptionsForm(), "can_upload": membership.can_upload, **_upload_context()},
+        )
+    require_upload_role(membership, "upload")
+    files = request.FILES.getlist("files")  # streamed to disk by StreamingUploadHandler
+    state = upload_state(request)
+    if state.problems:
+        return _upload_error(request, 413, [p.message for p in state.problems])
+    form = AnalysisOptionsForm(request.POST)
+    if not form.is_valid():
+        return _upload_error(request, 400, [f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()])
+    stored = [f for f in files if isinstance(f, StoredUpload)]
+    if not stored:
+        return _upload_error(request, 400, ["Choose at least one log file to analyse."])
+    empty = [f.name for f in stored if f.size == 0]
+    if empty:
+        return _upload_error(request, 400, [f"{name} is empty; upload a file with log lines in it." for name in empty])
+    analysis = services.analysis_create(
+        team=membership.team,
+        user=request.user,
+        files=stored,
+        name=form.cleaned_data.get("name") or "",
+        options=form.options(),
+    )
+    url = reverse("analyses:detail", args=[analysis.pk])
+    if wants_json(request):
+        return JsonResponse({"id": analysis.pk, "url": url, "status": analysis.status}, status=202)
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+    document = selectors.result_document(analysis=analysis)
+    context = {
+        "analysis": analysis,
+        "doc": document,
+        "files": document["files"],
+        "alerts": analysis.alerts.select_related("rule").order_by("acknowledged_at", "pk"),
+        "active_alert_count": analysis.alerts.filter(acknowledged_at__isnull=True).count(),
+        "format_labels": FORMAT_LABELS,
+        "refresh_seconds": settings.LOGPLATFORM["dashboard"]["refresh_seconds"],
+        "membership": membership_of(request, analysis.team_id),
+    }
+    if document["summary"] is not None:
+        filters = dashboard.filters_from_query(request.GET)
+        data = dashboard.dashboard_data(analysis=analysis, filters=filters)
+        context.update(
+            filters=filters,
+            data=data,
+            charts=charts.all_charts(data),
+            choices=dashboard.filter_choices(analysis=analysis),
+            report_names=reports.report_names(),
+        )
+    return render(request, "analyses/detail.html", context)
+
+
+@login_required
+@require_GET
+def status(request: HttpRequest, analysis_id: int) -> JsonResponse:
+    analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+    return JsonResponse(
+        {
+            "id": analysis.pk,
+            "status": analysis.status,
+            "stage": analysis.stage,
+            "progress": analysis.progress,
+            "error": analysis.error or None,
+            "terminal": analysis.is_terminal,
+        }
+    )
+
+
+@login_required
+@require_GET
+def file_download(request: HttpRequest, analysis_id: int, file_id: int) -> FileResponse:
+    f = selectors.analysis_file_get_for_user(user=request.user, analysis_id=analysis_id, file_id=file_id)
+    path = services.stored_file_path(f)
+    if not path.exists():
+        raise Http404("The stored file is gone.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f.original_name)
+
+
+def _document_or_404(request: HttpRequest, analysis_id: int) -> tuple:
+    analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+    document = selectors.analysis_document(analysis=analysis)
+    if document is None:
+        raise Http404("This analysis has no results (yet).")
+    return analysis, document
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, analysis_id: int, filename: str) -> HttpResponse:
+    analysis, document = _document_or_404(request, analysis_id)
+    try:
+        content, content_type = reports.report_render(document, filename)
+    except KeyError:
+        raise Http404("No such report.") from None
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.pk}-{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def reports_zip(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis, document = _document_or_404(request, analysis_id)
+    response = HttpResponse(reports.reports_zip(document), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.pk}-reports.zip"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+    require_upload_role(membership_of(request, analysis.team_id), "delete analyses")
+    if request.method == "GET":
+        return render(request, "analyses/confirm_delete.html", {"analysis": analysis})
+    name = analysis.name
+    services.analysis_delete(analysis=analysis)
+    messages.success(request, f"Deleted {name} and its files.")
+    return redirect("analyses:history")
+
+
+@login_required
+@require_POST
+def rerun(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+    require_upload_role(membership_of(request, analysis.team_id), "re-run analyses")
+    clone = services.analysis_rerun(analysis=analysis, user=request.user)
+    messages.info(request, f"Re-running {analysis.name} as a new analysis.")
+    return redirect("analyses:detail", analysis_id=clone.pk)

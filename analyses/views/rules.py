@@ -1,0 +1,56 @@
+"""Alert rules of the current team: team admins edit, everyone else reads."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from analyses import selectors
+from analyses.forms import AlertRuleForm
+from analyses.views.common import current_membership, membership_of, require_admin_role
+
+
+@login_required
+@require_GET
+def rule_list(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    rules = selectors.alert_rules_for_team(team=membership.team).prefetch_related("alerts")
+    deliveries = selectors.deliveries_for_team(team=membership.team)[:50] if membership.can_admin else []
+    return render(
+        request,
+        "analyses/rules.html",
+        {"rules": rules, "membership": membership, "deliveries": deliveries},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+    membership = current_membership(request)
+    rule = None
+    if rule_id is not None:
+        rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
+        membership = membership_of(request, rule.team_id)
+    require_admin_role(membership, "edit alert rules")
+    form = AlertRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        if rule is None:
+            saved.team = membership.team
+        saved.save()
+        messages.success(request, "Alert rule saved.")
+        return redirect("analyses:rules")
+    return render(request, "analyses/rule_form.html", {"form": form, "rule": rule})
+
+
+@login_required
+@require_POST
+def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
+    require_admin_role(membership_of(request, rule.team_id), "delete alert rules")
+    rule.delete()
+    messages.success(request, "Alert rule deleted; its past alerts are kept.")
+    return redirect("analyses:rules")
