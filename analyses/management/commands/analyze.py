@@ -18,7 +18,9 @@ from django.db import transaction
 from accounts.services import team_get_or_create
 from analyses import services
 from analyses.models import Analysis, Status
-from analyses.selectors import result_document
+from analyses.alerting import alert_log_line, alerts_append_log
+from analyses.reports import reports_write_dir
+from analyses.selectors import analysis_document, result_document
 from analyses.uploads import clean_original_name
 from spark_client import FORMATS
 
@@ -52,6 +54,12 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="wait until the analysis ends")
         parser.add_argument("--json", action="store_true", help="print the result document on stdout")
         parser.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits at most")
+        parser.add_argument(
+            "--reports-dir",
+            type=Path,
+            default=None,
+            help="also write DIR/csv/*.csv, DIR/json/*.json and append DIR/alerts.log (implies --wait)",
+        )
 
     def handle(self, *args, **opts) -> None:
         out = sys.stderr if opts["json"] else self.stdout
@@ -72,8 +80,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         out.write(f"Analysis #{analysis.pk} queued with {len(files)} file(s).\n")
-        if opts["wait"] or opts["json"]:
+        if opts["wait"] or opts["json"] or opts["reports_dir"]:
             analysis = self._wait(analysis.pk, opts["timeout"], out)
+            if opts["reports_dir"] and analysis.status == Status.SUCCEEDED:
+                self._write_reports(analysis, opts["reports_dir"], out)
             if opts["json"]:
                 self.stdout.write(json.dumps(result_document(analysis=analysis), indent=2))
             else:
@@ -82,6 +92,13 @@ class Command(BaseCommand):
                     out.write(f"{analysis.error}\n")
             if analysis.status != Status.SUCCEEDED:
                 raise CommandError(f"Analysis #{analysis.pk} {analysis.status}: {analysis.error}")
+
+    def _write_reports(self, analysis: Analysis, directory: Path, out) -> None:  # noqa: ANN001
+        document = analysis_document(analysis=analysis)
+        written = reports_write_dir(document, directory)
+        lines = [alert_log_line(a, analysis) for a in analysis.alerts.order_by("pk")]
+        alerts_append_log(lines, directory / "alerts.log")
+        out.write(f"Wrote {len(written)} report files and {len(lines)} alert line(s) to {directory}.\n")
 
     def _wait(self, analysis_id: int, timeout: float, out) -> Analysis:  # noqa: ANN001
         start = time.monotonic()

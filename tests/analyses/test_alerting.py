@@ -1,0 +1,204 @@
+"""Alert rules: thresholds, the min-rows guard, cooldown, defaults, channels."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from analyses import alerting
+from analyses.models import Alert, AlertKind, AlertRule, Delivery
+from tests.analyses.helpers import make_analysis
+
+pytestmark = pytest.mark.django_db
+
+
+def document(*, total=1000, errors=0, critical=0, top_type=0, worst_hour=0) -> dict:
+    return {
+        "summary": {
+            "total_logs": total,
+            "error_count": errors,
+            "critical_count": critical,
+            "error_rate": errors / total if total else 0.0,
+        },
+        "tables": {
+            "errors_by_type": [{"error_type": "disk <NUM> failed", "count": top_type}] if top_type else [],
+            "errors_by_hour": [{"hour": "2024-01-01T10:00:00", "count": worst_hour}] if worst_hour else [],
+        },
+    }
+
+
+@pytest.fixture
+def analysis(team_a, alice, tmp_path):
+    AlertRule.objects.filter(team=team_a).delete()  # each test sets its own rule
+    return make_analysis(team_a, alice, tmp_path)
+
+
+def rule(team, kind, threshold, **extra) -> AlertRule:
+    return AlertRule.objects.create(team=team, kind=kind, threshold=threshold, **extra)
+
+
+# (kind, threshold, document at the threshold, just below, just above, fires at threshold?)
+CASES = [
+    (AlertKind.ERROR_RATE, 0.10, {"errors": 100}, {"errors": 99}, {"errors": 101}, False),
+    (AlertKind.ERROR_COUNT, 100, {"errors": 100}, {"errors": 99}, {"errors": 101}, False),
+    (AlertKind.CRITICAL_COUNT, 5, {"critical": 5}, {"critical": 4}, {"critical": 6}, True),
+    (AlertKind.ERROR_TYPE_REPEATED, 50, {"top_type": 50}, {"top_type": 49}, {"top_type": 51}, False),
+    (AlertKind.ERRORS_PER_HOUR, 30, {"worst_hour": 30}, {"worst_hour": 29}, {"worst_hour": 31}, False),
+]
+
+
+@pytest.mark.parametrize(("kind", "threshold", "at", "below", "above", "fires_at"), CASES)
+def test_each_rule_kind_at_below_and_above_its_threshold(analysis, team_a, kind, threshold, at, below, above, fires_at):
+    rule(team_a, kind, threshold, min_rows=0, cooldown_minutes=0)
+    assert alerting.alerts_evaluate(analysis=analysis, document=document(**below)) == []
+    assert len(alerting.alerts_evaluate(analysis=analysis, document=document(**at))) == int(fires_at)
+    fired = alerting.alerts_evaluate(analysis=analysis, document=document(**above))
+    assert len(fired) == 1
+    alert = fired[0]
+    assert alert.kind == kind and alert.threshold == threshold and alert.analysis == analysis
+    assert alert.value == pytest.approx(document(**above)["summary"]["error_rate"] if kind == AlertKind.ERROR_RATE else next(iter(above.values())))
+
+
+def test_the_rate_rule_waits_for_enough_rows(analysis, team_a):
+    rule(team_a, AlertKind.ERROR_RATE, 0.10, min_rows=100)
+    assert alerting.alerts_evaluate(analysis=analysis, document=document(total=99, errors=50)) == []
+    assert len(alerting.alerts_evaluate(analysis=analysis, document=document(total=100, errors=50))) == 1
+
+
+def test_cooldown_records_the_alert_but_does_not_notify_again(analysis, team_a, django_capture_on_commit_callbacks):
+    rule(team_a, AlertKind.ERROR_COUNT, 10, cooldown_minutes=60, emails="ops@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = alerting.alerts_evaluate(analysis=analysis, document=document(errors=20))
+        second = alerting.alerts_evaluate(analysis=analysis, document=document(errors=30))
+    assert [a.notified for a in first + second] == [True, False]
+    assert Alert.objects.count() == 2
+    assert Delivery.objects.count() == 1
+
+
+def test_cooldown_ends(analysis, team_a):
+    r = rule(team_a, AlertKind.ERROR_COUNT, 10, cooldown_minutes=60)
+    alerting.alerts_evaluate(analysis=analysis, document=document(errors=20))
+    Alert.objects.filter(rule=r).update(created_at=Alert.objects.get().created_at.replace(year=2000))
+    (again,) = alerting.alerts_evaluate(analysis=analysis, document=document(errors=20))
+    assert again.notified
+
+
+def test_disabled_rules_do_not_fire(analysis, team_a):
+    rule(team_a, AlertKind.ERROR_COUNT, 0, enabled=False)
+    assert alerting.alerts_evaluate(analysis=analysis, document=document(errors=5)) == []
+
+
+def test_a_new_team_gets_the_default_rules(db):
+    from accounts.services import team_create
+
+    team = team_create(name="Fresh")
+    rules = {(r.kind, r.threshold, r.min_rows, r.severity) for r in team.alert_rules.all()}
+    assert rules == {
+        ("error_rate", 0.10, 100, "warning"),
+        ("error_count", 100, 100, "warning"),
+        ("critical_count", 5, 100, "critical"),
+    }
+
+
+def test_alerts_are_appended_to_alerts_log(analysis, team_a, settings, tmp_path):
+    settings.REPORTS_DIR = tmp_path
+    rule(team_a, AlertKind.CRITICAL_COUNT, 1)
+    alerting.alerts_evaluate(analysis=analysis, document=document(critical=3))
+    alerting.alerts_evaluate(analysis=analysis, document=document(critical=4))
+    lines = (tmp_path / "alerts.log").read_text().splitlines()
+    assert len(lines) == 2
+    assert f"team=team-a analysis={analysis.pk}" in lines[0]
+    assert "kind=critical_count value=3 threshold=1" in lines[0]
+    assert "value=4" in lines[1]
+
+
+def test_email_goes_to_the_outbox(analysis, team_a):
+    rule(team_a, AlertKind.ERROR_COUNT, 1, emails="ops@example.com, lead@example.com")
+    (alert,) = alerting.alerts_evaluate(analysis=analysis, document=document(errors=2))
+    for delivery in alert.deliveries.all():
+        assert alerting.delivery_run(delivery_id=delivery.pk).state == Delivery.State.SENT
+    assert sorted(m.to[0] for m in mail.outbox) == ["lead@example.com", "ops@example.com"]
+    assert "Error count above" in mail.outbox[0].subject
+    assert "2 errors, above 1" in mail.outbox[0].body
+
+
+class Receiver:
+    """A real local HTTP server that answers with the given statuses in turn."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers["Content-Length"])
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_webhook_is_retried_after_a_500_and_every_attempt_is_recorded(analysis, team_a, receiver):
+    hook = receiver([500, 200])
+    rule(team_a, AlertKind.ERROR_COUNT, 1, webhook_url=hook.url)
+    (alert,) = alerting.alerts_evaluate(analysis=analysis, document=document(errors=2))
+    delivery = alert.deliveries.get()
+    waits = []
+    result = alerting.delivery_run(delivery_id=delivery.pk, sleep=waits.append)
+    assert result.state == Delivery.State.SENT and result.attempts == 2
+    assert [(a.number, a.ok, a.status_code) for a in result.attempt_log.all()] == [(1, False, 500), (2, True, 200)]
+    assert waits == [2]
+    assert len(hook.bodies) == 2
+    assert hook.bodies[-1]["alert"]["kind"] == "error_count"
+    assert hook.bodies[-1]["analysis"]["id"] == analysis.pk
+
+
+def test_a_dead_webhook_fails_after_the_last_attempt_with_backoff(analysis, team_a, receiver):
+    hook = receiver([503, 503, 503, 503])
+    rule(team_a, AlertKind.ERROR_COUNT, 1, webhook_url=hook.url)
+    (alert,) = alerting.alerts_evaluate(analysis=analysis, document=document(errors=2))
+    waits = []
+    result = alerting.delivery_run(delivery_id=alert.deliveries.get().pk, sleep=waits.append)
+    assert result.state == Delivery.State.FAILED and result.attempts == 4
+    assert waits == [2, 4, 8]
+    assert result.last_error == "HTTP 503"
+
+
+def test_an_unreachable_webhook_is_recorded_not_raised(analysis, team_a):
+    from tests.conftest import free_port
+
+    rule(team_a, AlertKind.ERROR_COUNT, 1, webhook_url=f"http://127.0.0.1:{free_port()}/x")
+    (alert,) = alerting.alerts_evaluate(analysis=analysis, document=document(errors=2))
+    result = alerting.delivery_run(delivery_id=alert.deliveries.get().pk, sleep=lambda s: None)
+    assert result.state == Delivery.State.FAILED
+    assert "Connection refused" in result.last_error or "URLError" in result.last_error

@@ -1,0 +1,93 @@
+"""The analysis page: metrics, charts and tables under filters, from rollups."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+from django.urls import reverse
+
+from analyses import services
+from analyses.models import Analysis
+from tests.analyses.helpers import upload
+from tests.logdata import ERRORS, make_events, render_csv
+
+pytestmark = [pytest.mark.django_db, pytest.mark.spark]
+
+
+@pytest.fixture
+def analysed(client_for, bob, spark_url):
+    events = make_events(1500, seed=71, span_hours=48)
+    client = client_for(bob)
+    response = client.post(
+        reverse("analyses:upload"), {"files": [upload("app.csv", render_csv(events))]}, HTTP_ACCEPT="application/json"
+    )
+    analysis_id = response.json()["id"]
+    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    return client, Analysis.objects.get(pk=analysis_id), events
+
+
+def metric(html: str, name: str) -> str:
+    return re.search(rf'id="m-{name}">([^<]+)<', html).group(1)
+
+
+def figures(html: str) -> dict[str, dict]:
+    found = re.findall(r'<script id="figure-([a-z_]+)" type="application/json">(.*?)</script>', html, re.S)
+    return {name: json.loads(body) for name, body in found}
+
+
+def test_unfiltered_page_shows_every_chart_with_data(analysed):
+    client, analysis, events = analysed
+    html = client.get(reverse("analyses:detail", args=[analysis.pk])).content.decode()
+    assert metric(html, "total") == str(len(events))
+    assert metric(html, "errors") == str(sum(e.level in ERRORS for e in events))
+    charts = figures(html)
+    assert set(charts) == {"errors_over_time", "top_error_types", "errors_per_ip", "errors_per_service", "severity"}
+    for name, figure in charts.items():
+        values = [v for trace in figure["data"] for v in (trace.get("y") or trace.get("values") or trace.get("x") or [])]
+        assert values, name
+    over_time = {t["name"]: sum(t["y"]) for t in charts["errors_over_time"]["data"]}
+    assert over_time["ERROR"] == sum(e.level == "ERROR" for e in events if e.ts)
+
+
+def test_date_level_and_service_filters_change_the_numbers(analysed):
+    client, analysis, events = analysed
+    start, end = datetime(2024, 3, 1, 6), datetime(2024, 3, 1, 17)
+    url = reverse("analyses:detail", args=[analysis.pk])
+    query = {"start": "2024-03-01T06:00", "end": "2024-03-01T17:59", "levels": ["ERROR", "CRITICAL"], "services": ["api", "db"]}
+    html = client.get(url, query).content.decode()
+    chosen = [
+        e for e in events
+        if e.ts and start <= e.ts.replace(minute=0, second=0) <= end
+        and e.level in ("ERROR", "CRITICAL") and e.service in ("api", "db")
+    ]
+    assert metric(html, "total") == str(len(chosen))
+    assert metric(html, "errors") == str(len(chosen))
+    assert metric(html, "critical") == str(sum(e.level == "CRITICAL" for e in chosen))
+    charts = figures(html)
+    per_service = dict(zip(charts["errors_per_service"]["data"][0]["y"], charts["errors_per_service"]["data"][0]["x"], strict=True))
+    assert per_service == {s: sum(e.service == s for e in chosen) for s in ("api", "db") if any(e.service == s for e in chosen)}
+    assert 'id="filter-note"' in html
+
+
+def test_a_bad_filter_value_is_explained_not_fatal(analysed):
+    client, analysis, _ = analysed
+    response = client.get(reverse("analyses:detail", args=[analysis.pk]), {"start": "yesterday", "levels": "LOUD"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "is not a date and time like 2024-03-01T14:00" in html
+    assert "Unknown level(s) LOUD ignored" in html
+
+
+def test_log_text_is_escaped(client_for, bob, spark_url):
+    csv = "timestamp,log_level,message,service\n2024-01-01 00:00:00,ERROR,<script>alert('x')</script> & more,<b>svc</b>\n"
+    client = client_for(bob)
+    analysis_id = client.post(reverse("analyses:upload"), {"files": [upload("x.csv", csv)]}, HTTP_ACCEPT="application/json").json()["id"]
+    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    html = client.get(reverse("analyses:detail", args=[analysis_id])).content.decode()
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+    assert "<b>svc</b>" not in html
+    assert "\\u003cscript\\u003e" in html.lower()  # inside the chart JSON too
