@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 
-.PHONY: install run test lint format check-java spark-start spark-stop worker web clean-data
+.PHONY: install run test lint format check-java browser spark-start spark-stop worker web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,16 @@ run: install check-java
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/python manage.py runplatform
 
-test: install check-java
+# Browser tests drive Debian's Chromium (no browser download): install it if missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium for the browser tests…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+
+test: install check-java browser
 	$(BIN)/python -m pytest
 
 lint: install

@@ -94,7 +94,9 @@ def _message(rule: AlertRule, measure: Measure, analysis: Analysis) -> str:
     elif rule.kind == AlertKind.CRITICAL_COUNT:
         text = f"{measure.value:g} critical errors (threshold {rule.threshold:g})"
     elif rule.kind == AlertKind.ERROR_TYPE_REPEATED:
-        text = f"Error type repeated {measure.value:g} times (above {rule.threshold:g}): {measure.detail[:200]}"
+        text = (
+            f"Error type repeated {measure.value:g} times (above {rule.threshold:g}): {measure.detail[:200]}"
+        )
     else:
         text = f"{measure.value:g} errors in the hour {measure.detail} (above {rule.threshold:g})"
     return f"{text} in analysis #{analysis.pk} {analysis.name}"[:500]
@@ -112,7 +114,9 @@ def alerts_evaluate(*, analysis: Analysis, document: dict[str, Any]) -> list[Ale
     with transaction.atomic():
         # Lock the rules so two analyses finishing together respect one cooldown.
         rules = list(
-            AlertRule.objects.select_for_update().filter(team_id=analysis.team_id, enabled=True).order_by("pk")
+            AlertRule.objects.select_for_update()
+            .filter(team_id=analysis.team_id, enabled=True)
+            .order_by("pk")
         )
         for rule in rules:
             measure = _measure(rule, document)
@@ -273,5 +277,11 @@ def delivery_run(*, delivery_id: int, sleep=time.sleep) -> Delivery:  # noqa: AN
         sleep(config["webhook_backoff_seconds"] * 2 ** (number - 1))
     delivery.state = Delivery.State.FAILED
     delivery.save(update_fields=["attempts", "last_error", "state", "updated_at"])
-    logger.error("notification %s to %s failed after %d attempt(s): %s", delivery.pk, delivery.target, delivery.attempts, delivery.last_error)
+    logger.error(
+        "notification %s to %s failed after %d attempt(s): %s",
+        delivery.pk,
+        delivery.target,
+        delivery.attempts,
+        delivery.last_error,
+    )
     return delivery

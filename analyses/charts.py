@@ -46,7 +46,11 @@ def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
             go.Bar(x=list(series), y=list(series.values()), name=level, marker_color=LEVEL_COLORS[level])
         )
     fig.update_layout(
-        title=f"Errors and warnings per {unit}", barmode="stack", xaxis_title=None, yaxis_title="lines", **LAYOUT
+        title=f"Errors and warnings per {unit}",
+        barmode="stack",
+        xaxis_title=None,
+        yaxis_title="lines",
+        **LAYOUT,
     )
     return _json(fig)
 

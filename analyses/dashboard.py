@@ -122,7 +122,11 @@ def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) ->
     ips = _filtered(RollupIp.objects.filter(analysis=analysis), filters)
 
     over_time: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    hours = svc.filter(level__in=["WARN", *errors], hour__isnull=False).values("hour", "level").annotate(n=Sum("count"))
+    hours = (
+        svc.filter(level__in=["WARN", *errors], hour__isnull=False)
+        .values("hour", "level")
+        .annotate(n=Sum("count"))
+    )
     rows = list(hours)
     span = (max(r["hour"] for r in rows) - min(r["hour"] for r in rows)) if rows else timedelta(0)
     by_day = span > timedelta(days=7)
@@ -145,7 +149,9 @@ def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) ->
         "errors_per_ip": _ranked(ips, "ip", limit),
         "errors_per_service": _ranked(err_svc, "service", limit),
         "errors_by_severity": [
-            {"level": lv, "count": levels[lv]} for lv in sorted(errors, key=lambda lv: (-levels[lv], lv)) if levels[lv]
+            {"level": lv, "count": levels[lv]}
+            for lv in sorted(errors, key=lambda lv: (-levels[lv], lv))
+            if levels[lv]
         ],
         "other": {
             "error_types": _other(et, "error_type"),
@@ -159,7 +165,10 @@ def filter_choices(*, analysis: Analysis) -> dict[str, Any]:
     """What the filter form offers: the services present and the time range."""
     qs = RollupService.objects.filter(analysis=analysis)
     services = (
-        qs.values("service").annotate(n=Sum("count")).order_by("-n", "service").values_list("service", flat=True)
+        qs.values("service")
+        .annotate(n=Sum("count"))
+        .order_by("-n", "service")
+        .values_list("service", flat=True)
     )
     bounds = qs.aggregate(first=Min("hour"), last=Max("hour"))
     return {

@@ -42,16 +42,33 @@ class HistoryFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "Any status"), ("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+        choices=[
+            ("", "Any status"),
+            ("queued", "Queued"),
+            ("running", "Running"),
+            ("succeeded", "Succeeded"),
+            ("failed", "Failed"),
+        ],
     )
-    created_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    created_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
     created_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
-        fields = ["kind", "threshold", "min_rows", "severity", "enabled", "cooldown_minutes", "emails", "webhook_url"]
+        fields = [
+            "kind",
+            "threshold",
+            "min_rows",
+            "severity",
+            "enabled",
+            "cooldown_minutes",
+            "emails",
+            "webhook_url",
+        ]
         widgets = {"emails": forms.Textarea(attrs={"rows": 2})}
         help_texts = {"threshold": "For error rate a fraction (0.1 = 10 %); for the others a count."}
 
@@ -59,7 +76,9 @@ class AlertRuleForm(forms.ModelForm):
         data = super().clean()
         if data.get("kind") == AlertKind.ERROR_RATE and data.get("threshold") is not None:
             if not 0 <= data["threshold"] <= 1:
-                self.add_error("threshold", "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %).")
+                self.add_error(
+                    "threshold", "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."
+                )
         elif data.get("threshold") is not None and data["threshold"] < 0:
             self.add_error("threshold", "A threshold cannot be negative.")
         for address in (data.get("emails") or "").replace(",", "\n").splitlines():

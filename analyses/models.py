@@ -186,7 +186,9 @@ class AlertRule(models.Model):
         default=60,
         help_text="After a notification, further firings within this time are recorded but not sent.",
     )
-    emails = models.TextField(blank=True, default="", help_text="E-mail addresses, one per line or comma-separated.")
+    emails = models.TextField(
+        blank=True, default="", help_text="E-mail addresses, one per line or comma-separated."
+    )
     webhook_url = models.URLField(blank=True, default="", max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -212,7 +214,9 @@ class Alert(models.Model):
     """One firing of a rule on one analysis."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alerts")
-    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
     value = models.FloatField()

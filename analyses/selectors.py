@@ -73,7 +73,9 @@ def alerts_for_team(*, team: Team, open_only: bool = False) -> QuerySet[Alert]:
 
 def alert_get_for_user(*, user: AbstractBaseUser, alert_id: int) -> Alert:
     try:
-        return Alert.objects.select_related("analysis").get(pk=alert_id, team_id__in=team_ids_for_user(user=user))
+        return Alert.objects.select_related("analysis").get(
+            pk=alert_id, team_id__in=team_ids_for_user(user=user)
+        )
     except (Alert.DoesNotExist, ValueError, TypeError):
         raise Http404("No such alert") from None
 

@@ -174,6 +174,7 @@ def child_env(**extra: str) -> dict[str, str]:
         STORAGE_ROOT=str(settings.STORAGE_ROOT),
         REPORTS_DIR=str(settings.REPORTS_DIR),
         SPARK_CONNECT_URL=settings.SPARK_CONNECT_URL,
+        STATIC_ROOT=str(settings.STATIC_ROOT),
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
         PYTHONUNBUFFERED="1",
     )

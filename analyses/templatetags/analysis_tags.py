@@ -27,6 +27,19 @@ def percent(value: float | None, digits: int = 2) -> str:
 
 
 @register.filter
+def duration_label(seconds: int | None) -> str:
+    """3600 -> '1 h', 300 -> '5 min', 86400 -> '1 day'."""
+    if not seconds:
+        return "–"
+    for size, unit in ((604800, "week"), (86400, "day"), (3600, "h"), (60, "min")):
+        if seconds % size == 0:
+            n = seconds // size
+            plural = "s" if n > 1 and unit in ("week", "day") else ""
+            return f"{n} {unit}{plural}"
+    return f"{seconds} s"
+
+
+@register.filter
 def filesize(value: int | None) -> str:
     if value is None:
         return "–"

@@ -37,7 +37,12 @@ def _upload_error(request: HttpRequest, status: int, problems: list[str]) -> Htt
     return render(
         request,
         "analyses/upload.html",
-        {"form": AnalysisOptionsForm(request.POST or None), "errors": problems, "can_upload": True, **_upload_context()},
+        {
+            "form": AnalysisOptionsForm(request.POST or None),
+            "errors": problems,
+            "can_upload": True,
+            **_upload_context(),
+        },
         status=status,
     )
 
@@ -59,13 +64,17 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _upload_error(request, 413, [p.message for p in state.problems])
     form = AnalysisOptionsForm(request.POST)
     if not form.is_valid():
-        return _upload_error(request, 400, [f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()])
+        return _upload_error(
+            request, 400, [f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()]
+        )
     stored = [f for f in files if isinstance(f, StoredUpload)]
     if not stored:
         return _upload_error(request, 400, ["Choose at least one log file to analyse."])
     empty = [f.name for f in stored if f.size == 0]
     if empty:
-        return _upload_error(request, 400, [f"{name} is empty; upload a file with log lines in it." for name in empty])
+        return _upload_error(
+            request, 400, [f"{name} is empty; upload a file with log lines in it." for name in empty]
+        )
     analysis = services.analysis_create(
         team=membership.team,
         user=request.user,
@@ -87,6 +96,9 @@ def detail(request: HttpRequest, analysis_id: int) -> HttpResponse:
     context = {
         "analysis": analysis,
         "doc": document,
+        "trend_bucket_seconds": (selectors.analysis_document(analysis=analysis) or {}).get(
+            "trend_bucket_seconds"
+        ),
         "files": document["files"],
         "alerts": analysis.alerts.select_related("rule").order_by("acknowledged_at", "pk"),
         "active_alert_count": analysis.alerts.filter(acknowledged_at__isnull=True).count(),

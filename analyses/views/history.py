@@ -22,7 +22,9 @@ def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
     criteria = form.cleaned_data if form.is_valid() else {}
     analyses = selectors.analyses_search(team=membership.team, **criteria)
-    page = Paginator(analyses, settings.LOGPLATFORM["dashboard"]["history_page_size"]).get_page(request.GET.get("page"))
+    page = Paginator(analyses, settings.LOGPLATFORM["dashboard"]["history_page_size"]).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -52,7 +52,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("kind", "threshold", "at", "below", "above", "fires_at"), CASES)
-def test_each_rule_kind_at_below_and_above_its_threshold(analysis, team_a, kind, threshold, at, below, above, fires_at):
+def test_each_rule_kind_at_below_and_above_its_threshold(
+    analysis, team_a, kind, threshold, at, below, above, fires_at
+):
     rule(team_a, kind, threshold, min_rows=0, cooldown_minutes=0)
     assert alerting.alerts_evaluate(analysis=analysis, document=document(**below)) == []
     assert len(alerting.alerts_evaluate(analysis=analysis, document=document(**at))) == int(fires_at)
@@ -60,7 +62,11 @@ def test_each_rule_kind_at_below_and_above_its_threshold(analysis, team_a, kind,
     assert len(fired) == 1
     alert = fired[0]
     assert alert.kind == kind and alert.threshold == threshold and alert.analysis == analysis
-    assert alert.value == pytest.approx(document(**above)["summary"]["error_rate"] if kind == AlertKind.ERROR_RATE else next(iter(above.values())))
+    assert alert.value == pytest.approx(
+        document(**above)["summary"]["error_rate"]
+        if kind == AlertKind.ERROR_RATE
+        else next(iter(above.values()))
+    )
 
 
 def test_the_rate_rule_waits_for_enough_rows(analysis, team_a):
@@ -69,7 +75,9 @@ def test_the_rate_rule_waits_for_enough_rows(analysis, team_a):
     assert len(alerting.alerts_evaluate(analysis=analysis, document=document(total=100, errors=50))) == 1
 
 
-def test_cooldown_records_the_alert_but_does_not_notify_again(analysis, team_a, django_capture_on_commit_callbacks):
+def test_cooldown_records_the_alert_but_does_not_notify_again(
+    analysis, team_a, django_capture_on_commit_callbacks
+):
     rule(team_a, AlertKind.ERROR_COUNT, 10, cooldown_minutes=60, emails="ops@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         first = alerting.alerts_evaluate(analysis=analysis, document=document(errors=20))
@@ -176,7 +184,10 @@ def test_webhook_is_retried_after_a_500_and_every_attempt_is_recorded(analysis, 
     waits = []
     result = alerting.delivery_run(delivery_id=delivery.pk, sleep=waits.append)
     assert result.state == Delivery.State.SENT and result.attempts == 2
-    assert [(a.number, a.ok, a.status_code) for a in result.attempt_log.all()] == [(1, False, 500), (2, True, 200)]
+    assert [(a.number, a.ok, a.status_code) for a in result.attempt_log.all()] == [
+        (1, False, 500),
+        (2, True, 200),
+    ]
     assert waits == [2]
     assert len(hook.bodies) == 2
     assert hook.bodies[-1]["alert"]["kind"] == "error_count"

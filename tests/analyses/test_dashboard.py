@@ -22,7 +22,9 @@ def analysed(client_for, bob, spark_url):
     events = make_events(1500, seed=71, span_hours=48)
     client = client_for(bob)
     response = client.post(
-        reverse("analyses:upload"), {"files": [upload("app.csv", render_csv(events))]}, HTTP_ACCEPT="application/json"
+        reverse("analyses:upload"),
+        {"files": [upload("app.csv", render_csv(events))]},
+        HTTP_ACCEPT="application/json",
     )
     analysis_id = response.json()["id"]
     assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
@@ -44,9 +46,19 @@ def test_unfiltered_page_shows_every_chart_with_data(analysed):
     assert metric(html, "total") == str(len(events))
     assert metric(html, "errors") == str(sum(e.level in ERRORS for e in events))
     charts = figures(html)
-    assert set(charts) == {"errors_over_time", "top_error_types", "errors_per_ip", "errors_per_service", "severity"}
+    assert set(charts) == {
+        "errors_over_time",
+        "top_error_types",
+        "errors_per_ip",
+        "errors_per_service",
+        "severity",
+    }
     for name, figure in charts.items():
-        values = [v for trace in figure["data"] for v in (trace.get("y") or trace.get("values") or trace.get("x") or [])]
+        values = [
+            v
+            for trace in figure["data"]
+            for v in (trace.get("y") or trace.get("values") or trace.get("x") or [])
+        ]
         assert values, name
     over_time = {t["name"]: sum(t["y"]) for t in charts["errors_over_time"]["data"]}
     assert over_time["ERROR"] == sum(e.level == "ERROR" for e in events if e.ts)
@@ -56,25 +68,43 @@ def test_date_level_and_service_filters_change_the_numbers(analysed):
     client, analysis, events = analysed
     start, end = datetime(2024, 3, 1, 6), datetime(2024, 3, 1, 17)
     url = reverse("analyses:detail", args=[analysis.pk])
-    query = {"start": "2024-03-01T06:00", "end": "2024-03-01T17:59", "levels": ["ERROR", "CRITICAL"], "services": ["api", "db"]}
+    query = {
+        "start": "2024-03-01T06:00",
+        "end": "2024-03-01T17:59",
+        "levels": ["ERROR", "CRITICAL"],
+        "services": ["api", "db"],
+    }
     html = client.get(url, query).content.decode()
     chosen = [
-        e for e in events
-        if e.ts and start <= e.ts.replace(minute=0, second=0) <= end
-        and e.level in ("ERROR", "CRITICAL") and e.service in ("api", "db")
+        e
+        for e in events
+        if e.ts
+        and start <= e.ts.replace(minute=0, second=0) <= end
+        and e.level in ("ERROR", "CRITICAL")
+        and e.service in ("api", "db")
     ]
     assert metric(html, "total") == str(len(chosen))
     assert metric(html, "errors") == str(len(chosen))
     assert metric(html, "critical") == str(sum(e.level == "CRITICAL" for e in chosen))
     charts = figures(html)
-    per_service = dict(zip(charts["errors_per_service"]["data"][0]["y"], charts["errors_per_service"]["data"][0]["x"], strict=True))
-    assert per_service == {s: sum(e.service == s for e in chosen) for s in ("api", "db") if any(e.service == s for e in chosen)}
+    per_service = dict(
+        zip(
+            charts["errors_per_service"]["data"][0]["y"],
+            charts["errors_per_service"]["data"][0]["x"],
+            strict=True,
+        )
+    )
+    assert per_service == {
+        s: sum(e.service == s for e in chosen) for s in ("api", "db") if any(e.service == s for e in chosen)
+    }
     assert 'id="filter-note"' in html
 
 
 def test_a_bad_filter_value_is_explained_not_fatal(analysed):
     client, analysis, _ = analysed
-    response = client.get(reverse("analyses:detail", args=[analysis.pk]), {"start": "yesterday", "levels": "LOUD"})
+    response = client.get(
+        reverse("analyses:detail", args=[analysis.pk]), {"start": "yesterday", "levels": "LOUD"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "is not a date and time like 2024-03-01T14:00" in html
@@ -84,7 +114,9 @@ def test_a_bad_filter_value_is_explained_not_fatal(analysed):
 def test_log_text_is_escaped(client_for, bob, spark_url):
     csv = "timestamp,log_level,message,service\n2024-01-01 00:00:00,ERROR,<script>alert('x')</script> & more,<b>svc</b>\n"
     client = client_for(bob)
-    analysis_id = client.post(reverse("analyses:upload"), {"files": [upload("x.csv", csv)]}, HTTP_ACCEPT="application/json").json()["id"]
+    analysis_id = client.post(
+        reverse("analyses:upload"), {"files": [upload("x.csv", csv)]}, HTTP_ACCEPT="application/json"
+    ).json()["id"]
     assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
     html = client.get(reverse("analyses:detail", args=[analysis_id])).content.decode()
     assert "<script>alert(" not in html

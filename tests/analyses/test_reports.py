@@ -34,7 +34,9 @@ def analysed(client_for, bob, spark_url):
     events = make_events(600, seed=81)
     text = render_csv(events) + '2024-03-01 01:00:00,ERROR,"=HYPERLINK(""http://evil"")",10.0.0.1,api,/x\n'
     client = client_for(bob)
-    analysis_id = client.post(reverse("analyses:upload"), {"files": [upload("a.csv", text)]}, HTTP_ACCEPT="application/json").json()["id"]
+    analysis_id = client.post(
+        reverse("analyses:upload"), {"files": [upload("a.csv", text)]}, HTTP_ACCEPT="application/json"
+    ).json()["id"]
     assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
     return client, analysis_id
 
@@ -61,7 +63,9 @@ def test_the_zip_holds_every_report(analysed):
     client, analysis_id = analysed
     response = client.get(reverse("analyses:reports_zip", args=[analysis_id]))
     names = sorted(zipfile.ZipFile(io.BytesIO(response.content)).namelist())
-    assert names == sorted([f"csv/{n}.csv" for n in reports.CSV_REPORTS] + [f"json/{n}.json" for n in reports.JSON_REPORTS])
+    assert names == sorted(
+        [f"csv/{n}.csv" for n in reports.CSV_REPORTS] + [f"json/{n}.json" for n in reports.JSON_REPORTS]
+    )
 
 
 @pytest.mark.spark
@@ -85,7 +89,9 @@ def test_analyze_writes_the_report_directory(tmp_path, spark_url, capsys):
     out = tmp_path / "reports"
     call_command("analyze", str(log), "--team", "batch", "--reports-dir", str(out))
     assert sorted(p.name for p in (out / "csv").iterdir()) == sorted(f"{n}.csv" for n in reports.CSV_REPORTS)
-    assert sorted(p.name for p in (out / "json").iterdir()) == sorted(f"{n}.json" for n in reports.JSON_REPORTS)
+    assert sorted(p.name for p in (out / "json").iterdir()) == sorted(
+        f"{n}.json" for n in reports.JSON_REPORTS
+    )
     summary = json.loads((out / "json" / "summary.json").read_text())
     assert summary["total_logs"] == 400
     # The default rules fire on this data (error rate above 10 %), one line per alert.

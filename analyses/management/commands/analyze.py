@@ -17,8 +17,8 @@ from django.db import transaction
 
 from accounts.services import team_get_or_create
 from analyses import services
-from analyses.models import Analysis, Status
 from analyses.alerting import alert_log_line, alerts_append_log
+from analyses.models import Analysis, Status
 from analyses.reports import reports_write_dir
 from analyses.selectors import analysis_document, result_document
 from analyses.uploads import clean_original_name
