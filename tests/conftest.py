@@ -33,6 +33,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """A test database of this session's own, so two test runs on one machine
+    (or a run beside `make run`) never share one."""
+    from django.db import connections
+
+    suffix = f"_{os.getpid()}"
+    for alias in connections:
+        test = connections[alias].settings_dict.setdefault("TEST", {})
+        name = test.get("NAME") or ""
+        if name.endswith(".sqlite3"):
+            test["NAME"] = name.replace(".sqlite3", f"{suffix}.sqlite3")
+        elif connections[alias].vendor == "postgresql":
+            test["NAME"] = f"test_{connections[alias].settings_dict['NAME']}{suffix}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def storage_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every test session stores uploads in its own directory."""
@@ -200,16 +216,21 @@ class Process:
         return self.log.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        # Signal the whole process group even if its leader is gone: its children
+        # (qcluster workers, gunicorn workers) may still run.
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
         self.handle.close()
 
 
