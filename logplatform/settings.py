@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by whitenoise (no CDN)
     "django_q",
     "axes",
     "csp",
@@ -226,11 +228,45 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 
+# The API (analyses/api/, docs/api.md): personal tokens for scripts, the session
+# (with CSRF) for the browser; rates per user from config.yaml `api`; one error shape.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an anonymous request gets 401 with a Bearer challenge, not 403.
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["analyses.api.throttling.ApiUserThrottle"],
+    "EXCEPTION_HANDLER": "analyses.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "analyses.api.schema.ApiAutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "logplatform API",
+    "DESCRIPTION": (
+        "Upload log files for analysis, poll their status, read results and reports, "
+        "list and acknowledge alerts, manage alert rules. Authenticate with a personal API "
+        "token (`Authorization: Bearer lpt_…`). Every error has the shape "
+        '`{"error": {"status", "code", "message", "details"}}`. Guide: docs/api.md.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["analyses.api.routing.expand_operations"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "AnalysisStatusEnum": "analyses.models.Status",
+        "AlertKindEnum": "analyses.models.AlertKind",
+        "SeverityEnum": "analyses.models.Severity",
+        "RoleEnum": "accounts.models.Role",
+    },
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

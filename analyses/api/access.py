@@ -1,0 +1,38 @@
+"""Which team a request means, and what the user may do there.
+
+Objects are fetched through the team-scoped selectors (another team's object is
+404); these helpers add the role check (a viewer's write is 403).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.models import Membership
+from accounts.selectors import membership_get, memberships_for_user
+from analyses.views.common import require_admin_role, require_upload_role
+
+__all__ = ["membership_for", "team_membership", "require_admin_role", "require_upload_role"]
+
+
+def team_membership(*, user: AbstractBaseUser, team: str | None) -> Membership:
+    """The user's membership of the team named by slug or id; their first team when none is named."""
+    memberships = memberships_for_user(user=user)
+    if not team:
+        first = memberships.first()
+        if first is None:
+            raise PermissionDenied("You are not a member of any team yet; ask a team admin to add you.")
+        return first
+    found = memberships.filter(team__slug=team).first()
+    if found is None and team.isdigit():
+        found = memberships.filter(team_id=int(team)).first()
+    if found is None:
+        raise Http404(f"You are not in a team {team!r}; GET /api/v1/teams/ lists yours.")
+    return found
+
+
+def membership_for(*, user: AbstractBaseUser, team_id: int) -> Membership:
+    """The membership behind an object already fetched through a team-scoped selector."""
+    return membership_get(user=user, team_id=team_id)

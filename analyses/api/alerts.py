@@ -1,0 +1,277 @@
+"""Alerts (list, acknowledge) and alert rules (list, get, create, update, delete)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator, validate_email
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analyses import alerting, selectors
+from analyses.api import selectors as api_selectors
+from analyses.api import services as api_services
+from analyses.api.access import membership_for, require_admin_role, require_upload_role, team_membership
+from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
+from analyses.models import AlertKind, AlertRule, Severity
+
+ALERT_ID = OpenApiParameter("alert_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+RULE_ID = OpenApiParameter("rule_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MAX_ID = 2**63 - 1
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    team = serializers.CharField(source="team.slug")
+    analysis_id = serializers.IntegerField()
+    analysis_name = serializers.CharField(source="analysis.name")
+    rule_id = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    value = serializers.FloatField()
+    threshold = serializers.FloatField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    notified = serializers.BooleanField(help_text="False when the rule was cooling down.")
+    acknowledged = serializers.BooleanField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", allow_null=True)
+
+
+class AlertListApi(APIView):
+    """Alerts of your teams, newest first."""
+
+    error_codes = (400, 404)
+
+    class FilterSerializer(PageQuerySerializer):
+        team = serializers.CharField(
+            required=False, max_length=100, help_text="Team slug or id; default all."
+        )
+        status = serializers.ChoiceField(
+            choices=["open", "acknowledged", "all"], required=False, default="all", help_text="Default all."
+        )
+        analysis = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="Analysis id."
+        )
+        severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+
+    @extend_schema(
+        operation_id="alerts_list",
+        parameters=[FilterSerializer],
+        responses=paginated(AlertSerializer, "AlertPage"),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        team = team_membership(user=request.user, team=data["team"]).team if data.get("team") else None
+        analysis = (
+            selectors.analysis_get_for_user(user=request.user, analysis_id=data["analysis"])
+            if data.get("analysis")
+            else None
+        )
+        alerts = api_selectors.alerts_list(
+            user=request.user,
+            team=team,
+            state=data["status"],
+            analysis=analysis,
+            severity=data.get("severity", ""),
+        )
+        return paginated_response(
+            queryset=alerts, serializer_class=AlertSerializer, request=request, view=self
+        )
+
+
+class AlertAcknowledgeApi(APIView):
+    """Acknowledge an alert (idempotent: a second call changes nothing)."""
+
+    error_codes = (403, 404)
+
+    @extend_schema(
+        operation_id="alerts_acknowledge", parameters=[ALERT_ID], request=None, responses=AlertSerializer
+    )
+    def post(self, request: Request, alert_id: int) -> Response:
+        alert = selectors.alert_get_for_user(user=request.user, alert_id=alert_id)
+        require_upload_role(membership_for(user=request.user, team_id=alert.team_id), "acknowledge alerts")
+        alert = alerting.alert_acknowledge(alert=alert, user=request.user)
+        return Response(AlertSerializer(alert).data)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class AlertRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    team = serializers.CharField(source="team.slug")
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    threshold = serializers.FloatField(
+        help_text="A fraction (0.1 = 10 %) for error_rate, a count for the others."
+    )
+    min_rows = serializers.IntegerField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    enabled = serializers.BooleanField()
+    cooldown_minutes = serializers.IntegerField()
+    emails = serializers.ListField(child=serializers.CharField(), source="email_list")
+    webhook_url = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A number: not a boolean, not NaN or infinity (JSON cannot carry those back out)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class AlertRuleInputSerializer(serializers.Serializer):
+    """The rules of the rule form (analyses.forms.AlertRuleForm), for JSON."""
+
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    threshold = FiniteFloatField(min_value=0, max_value=1e15)
+    min_rows = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    enabled = serializers.BooleanField(required=False)
+    cooldown_minutes = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    emails = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        max_length=50,
+        help_text="E-mail addresses.",
+    )
+    webhook_url = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="http(s) URL."
+    )
+
+    def validate_emails(self, emails: list[str]) -> list[str]:
+        bad = []
+        for address in emails:
+            try:
+                validate_email(address.strip())
+            except DjangoValidationError:
+                bad.append(f"{address.strip()!r} is not an e-mail address.")
+        if bad:
+            raise serializers.ValidationError(bad)
+        return [a.strip() for a in emails]
+
+    def validate_webhook_url(self, url: str) -> str:
+        if url:
+            try:
+                URLValidator(schemes=["http", "https"])(url)
+            except DjangoValidationError:
+                raise serializers.ValidationError(f"{url!r} is not an http(s) URL.") from None
+        return url
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # On an update, the kind the threshold is checked against may be the stored one.
+        instance: AlertRule | None = self.context.get("rule")
+        kind = attrs.get("kind", instance.kind if instance else None)
+        threshold = attrs.get("threshold", instance.threshold if instance else None)
+        if kind == AlertKind.ERROR_RATE and threshold is not None and not 0 <= threshold <= 1:
+            raise serializers.ValidationError(
+                {"threshold": "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."}
+            )
+        return attrs
+
+
+class AlertRuleListApi(APIView):
+    """The alert rules of your teams."""
+
+    error_codes = (400, 404)
+
+    class FilterSerializer(PageQuerySerializer):
+        team = serializers.CharField(
+            required=False, max_length=100, help_text="Team slug or id; default all."
+        )
+
+    @extend_schema(
+        operation_id="alert_rules_list",
+        parameters=[FilterSerializer],
+        responses=paginated(AlertRuleSerializer, "AlertRulePage"),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        team = filters.validated_data.get("team")
+        rules = api_selectors.alert_rules_list(
+            user=request.user, team=team_membership(user=request.user, team=team).team if team else None
+        )
+        return paginated_response(
+            queryset=rules, serializer_class=AlertRuleSerializer, request=request, view=self
+        )
+
+
+class AlertRuleCreateApi(APIView):
+    """Add an alert rule to a team (team owners and admins)."""
+
+    error_codes = (400, 403, 404)
+
+    class InputSerializer(AlertRuleInputSerializer):
+        team = serializers.CharField(
+            required=False, max_length=100, help_text="Team slug or id; default your first team."
+        )
+
+    @extend_schema(
+        operation_id="alert_rules_create", request=InputSerializer, responses={201: AlertRuleSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        team = request.data.get("team") if isinstance(request.data, dict) else None
+        membership = team_membership(user=request.user, team=str(team) if team else None)
+        require_admin_role(membership, "add alert rules")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = api_services.alert_rule_create(team=membership.team, fields=serializer.validated_data)
+        return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class AlertRuleDetailApi(APIView):
+    error_codes = (404,)
+
+    @extend_schema(operation_id="alert_rules_retrieve", parameters=[RULE_ID], responses=AlertRuleSerializer)
+    def get(self, request: Request, rule_id: int) -> Response:
+        rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
+        return Response(AlertRuleSerializer(rule).data)
+
+
+class AlertRuleUpdateApi(APIView):
+    """Change some fields of an alert rule (team owners and admins)."""
+
+    error_codes = (400, 403, 404)
+
+    @extend_schema(
+        operation_id="alert_rules_partial_update",
+        parameters=[RULE_ID],
+        request=AlertRuleInputSerializer(partial=True),
+        responses=AlertRuleSerializer,
+    )
+    def patch(self, request: Request, rule_id: int) -> Response:
+        rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
+        require_admin_role(membership_for(user=request.user, team_id=rule.team_id), "change alert rules")
+        serializer = AlertRuleInputSerializer(data=request.data, partial=True, context={"rule": rule})
+        serializer.is_valid(raise_exception=True)
+        rule = api_services.alert_rule_update(rule=rule, fields=serializer.validated_data)
+        return Response(AlertRuleSerializer(rule).data)
+
+
+class AlertRuleDeleteApi(APIView):
+    """Delete an alert rule (team owners and admins); its past alerts are kept."""
+
+    error_codes = (403, 404)
+
+    @extend_schema(operation_id="alert_rules_destroy", parameters=[RULE_ID], responses={204: None})
+    def delete(self, request: Request, rule_id: int) -> Response:
+        rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
+        require_admin_role(membership_for(user=request.user, team_id=rule.team_id), "delete alert rules")
+        api_services.alert_rule_delete(rule=rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,439 @@
+"""Analyses: upload (create), list, get, results, reports, delete, re-run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, QueryDict
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analyses import reports, selectors, services
+from analyses.api import selectors as api_selectors
+from analyses.api.access import membership_for, require_upload_role, team_membership
+from analyses.api.errors import ApiError, NotReady
+from analyses.api.filters import ResultFilterSerializer, filtered_numbers
+from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
+from analyses.api.throttling import ApiUploadThrottle, ApiUserThrottle
+from analyses.forms import FORMAT_CHOICES
+from analyses.models import Analysis, Status
+from analyses.uploads import StoredUpload, upload_state
+
+ANALYSIS_ID = OpenApiParameter("analysis_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+def analysis_links(request: Request, analysis: Analysis) -> dict[str, str]:
+    def absolute(name: str, *args: Any) -> str:
+        return request.build_absolute_uri(reverse(name, args=args))
+
+    return {
+        "url": absolute("analyses:detail", analysis.pk),
+        "api_url": absolute("api:analysis-detail", analysis.pk),
+        "results_url": absolute("api:analysis-results", analysis.pk),
+        "reports_url": absolute("api:analysis-reports", analysis.pk),
+    }
+
+
+class LinksMixin(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="The analysis page.")
+    api_url = serializers.SerializerMethodField(help_text="This analysis in the API: poll it.")
+    results_url = serializers.SerializerMethodField()
+    reports_url = serializers.SerializerMethodField()
+
+    def _link(self, obj: Analysis, key: str) -> str:
+        return analysis_links(self.context["request"], obj)[key]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: Analysis) -> str:
+        return self._link(obj, "url")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_api_url(self, obj: Analysis) -> str:
+        return self._link(obj, "api_url")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_results_url(self, obj: Analysis) -> str:
+        return self._link(obj, "results_url")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_reports_url(self, obj: Analysis) -> str:
+        return self._link(obj, "reports_url")
+
+
+class AnalysisSummarySerializer(LinksMixin):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    team = serializers.CharField(source="team.slug")
+    status = serializers.ChoiceField(choices=Status.choices)
+    stage = serializers.CharField()
+    progress = serializers.IntegerField(help_text="0–100.")
+    terminal = serializers.BooleanField(source="is_terminal", help_text="succeeded or failed: stop polling.")
+    error = serializers.CharField(allow_null=True, help_text="Why it failed, when it failed.")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    total_rows = serializers.IntegerField(allow_null=True)
+    error_rows = serializers.IntegerField(allow_null=True)
+    error_rate = serializers.FloatField(allow_null=True)
+    unparsed_lines = serializers.IntegerField(allow_null=True)
+
+    def to_representation(self, instance: Analysis) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["error"] = data["error"] or None
+        return data
+
+
+class AnalysisFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField(help_text="Bytes as uploaded.")
+    sha256 = serializers.CharField()
+    format = serializers.SerializerMethodField()
+    rows = serializers.IntegerField(allow_null=True)
+    unparsed_lines = serializers.IntegerField(allow_null=True)
+    error = serializers.SerializerMethodField()
+
+    def get_format(self, obj: Any) -> str | None:
+        return obj.detected_format or obj.format_override or None
+
+    def get_error(self, obj: Any) -> str | None:
+        return obj.error or None
+
+
+class AnalysisCreatedSerializer(LinksMixin):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    team = serializers.CharField(source="team.slug")
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+def _created(request: Request, analysis: Analysis) -> Response:
+    data = AnalysisCreatedSerializer(analysis, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["api_url"]})
+
+
+class AnalysisListApi(APIView):
+    """The analyses of your teams, newest first."""
+
+    error_codes = (400, 404)
+
+    class FilterSerializer(PageQuerySerializer):
+        team = serializers.CharField(
+            required=False, max_length=100, help_text="Team slug or id; default all."
+        )
+        status = serializers.ChoiceField(choices=Status.choices, required=False)
+        created_from = serializers.DateField(
+            required=False, help_text="Created on or after (YYYY-MM-DD, UTC)."
+        )
+        created_to = serializers.DateField(
+            required=False, help_text="Created on or before (YYYY-MM-DD, UTC)."
+        )
+        q = serializers.CharField(
+            required=False, max_length=200, help_text="Text in the name or a file name."
+        )
+
+    class OutputSerializer(AnalysisSummarySerializer):
+        file_count = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="analyses_list",
+        parameters=[FilterSerializer],
+        responses=paginated(OutputSerializer, "AnalysisPage"),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        team = team_membership(user=request.user, team=data["team"]).team if data.get("team") else None
+        analyses = api_selectors.analyses_list(
+            user=request.user,
+            team=team,
+            status=data.get("status", ""),
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            q=data.get("q", ""),
+        )
+        return paginated_response(
+            queryset=analyses, serializer_class=self.OutputSerializer, request=request, view=self
+        )
+
+
+class AnalysisCreateApi(APIView):
+    """Upload one or many log files (multipart field `files`, repeated) as a new analysis.
+
+    The analysis is queued; poll `api_url` until `terminal` is true.
+    """
+
+    parser_classes = [MultiPartParser]
+    throttle_classes = [ApiUserThrottle, ApiUploadThrottle]
+    error_codes = (400, 403, 404, 413)
+
+    class InputSerializer(serializers.Serializer):
+        files = serializers.ListField(
+            child=serializers.FileField(allow_empty_file=True, use_url=False),
+            allow_empty=False,
+            help_text="The log files (CSV, syslog, log4j, Apache/Nginx, JSON lines, or .gz of any).",
+        )
+        team = serializers.CharField(
+            required=False, max_length=100, help_text="Team slug or id; default your first team."
+        )
+        name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        format = serializers.ChoiceField(
+            choices=FORMAT_CHOICES, required=False, allow_blank=True, help_text="Default: detected per file."
+        )
+        assume_year = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1970,
+            max_value=2100,
+            help_text="Year for year-less timestamps (syslog).",
+        )
+
+        def validate_files(self, files: list[Any]) -> list[StoredUpload]:
+            errors = [f"{f.name} is empty; upload a file with log lines in it." for f in files if not f.size]
+            if errors or not all(isinstance(f, StoredUpload) for f in files):
+                raise serializers.ValidationError(errors or ["Send the files as multipart file parts."])
+            return files
+
+    @extend_schema(
+        operation_id="analyses_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={202: AnalysisCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data  # streams every file to disk (analyses.uploads)
+        problems = upload_state(request._request).problems
+        if problems:
+            raise ApiError(
+                status_code=413,
+                code="too_large",
+                message=" ".join(p.message for p in problems),
+                details={"files": [{"name": p.name, "message": p.message} for p in problems]},
+            )
+        membership = team_membership(user=request.user, team=str(data.get("team") or ""))
+        require_upload_role(membership, "upload")
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        options = {"format": valid.get("format") or "", "assume_year": valid.get("assume_year")}
+        analysis = services.analysis_create(
+            team=membership.team,
+            user=request.user,
+            files=valid["files"],
+            name=valid.get("name") or "",
+            options={k: v for k, v in options.items() if v},
+        )
+        return _created(request, analysis)
+
+
+class AnalysisDetailApi(APIView):
+    """One analysis: status, stage and progress while it runs; summary and files when done."""
+
+    error_codes = (404,)
+
+    class OutputSerializer(AnalysisSummarySerializer):
+        options = serializers.DictField(help_text="format, assume_year as given.")
+        attempts = serializers.IntegerField()
+        duration_seconds = serializers.FloatField(allow_null=True)
+        files = AnalysisFileSerializer(many=True, source="files.all")
+        summary = serializers.DictField(allow_null=True, help_text="The result summary, once succeeded.")
+        open_alerts = serializers.IntegerField()
+
+    @extend_schema(operation_id="analyses_retrieve", parameters=[ANALYSIS_ID], responses=OutputSerializer)
+    def get(self, request: Request, analysis_id: int) -> Response:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        analysis.summary = (selectors.analysis_document(analysis=analysis) or {}).get("summary")
+        analysis.open_alerts = analysis.alerts.filter(acknowledged_at__isnull=True).count()
+        return Response(self.OutputSerializer(analysis, context={"request": request}).data)
+
+
+class AnalysisDeleteApi(APIView):
+    """Delete an analysis, its results and its stored files (files shared with a re-run stay)."""
+
+    error_codes = (403, 404)
+
+    @extend_schema(operation_id="analyses_destroy", parameters=[ANALYSIS_ID], responses={204: None})
+    def delete(self, request: Request, analysis_id: int) -> Response:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        require_upload_role(membership_for(user=request.user, team_id=analysis.team_id), "delete analyses")
+        services.analysis_delete(analysis=analysis)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnalysisRerunApi(APIView):
+    """Analyse the same stored files again, as a new analysis (nothing is uploaded again)."""
+
+    throttle_classes = [ApiUserThrottle, ApiUploadThrottle]
+    error_codes = (403, 404)
+
+    @extend_schema(
+        operation_id="analyses_rerun",
+        parameters=[ANALYSIS_ID],
+        request=None,
+        responses={202: AnalysisCreatedSerializer},
+    )
+    def post(self, request: Request, analysis_id: int) -> Response:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        require_upload_role(membership_for(user=request.user, team_id=analysis.team_id), "re-run analyses")
+        return _created(request, services.analysis_rerun(analysis=analysis, user=request.user))
+
+
+class AnalysisResultsApi(APIView):
+    """The result document: `analysis`, `summary`, `files`, `tables`, `alerts`.
+
+    Without filters it is exactly the document of `manage.py analyze --json`.
+    With any of `start`, `end`, `levels`, `services` it also has `filtered`: the
+    analysis page's numbers under those filters, answered from the hourly rollups
+    (`filters`, `problems`, `metrics`, `levels`, `over_time`, `over_time_unit`,
+    `errors_by_type`, `errors_per_ip`, `errors_per_service`, `errors_by_severity`,
+    `other`). `summary` and `tables` always describe the whole analysis.
+    `summary`, `tables` and `filtered` are null until the analysis succeeded.
+    """
+
+    error_codes = (400, 404)
+
+    class OutputSerializer(serializers.Serializer):
+        analysis = serializers.DictField()
+        summary = serializers.DictField(allow_null=True)
+        files = serializers.ListField(child=serializers.DictField())
+        tables = serializers.DictField(allow_null=True)
+        alerts = serializers.ListField(child=serializers.DictField())
+        filtered = serializers.DictField(
+            required=False, allow_null=True, help_text="Only when a filter parameter is given."
+        )
+
+    @extend_schema(
+        operation_id="analyses_results",
+        parameters=[ANALYSIS_ID, ResultFilterSerializer],
+        responses=OutputSerializer,
+    )
+    def get(self, request: Request, analysis_id: int) -> Response:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        filters = ResultFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        document = selectors.result_document(analysis=analysis)
+        if filters.validated_data:
+            document["filtered"] = filtered_numbers(
+                analysis=analysis, document=document, query=_filter_query(filters.validated_data)
+            )
+        return Response(document)
+
+
+def _filter_query(values: dict[str, Any]) -> QueryDict:
+    query = QueryDict(mutable=True)
+    for key, value in values.items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = value
+    return query
+
+
+def _document_or_409(analysis: Analysis) -> dict[str, Any]:
+    document = selectors.analysis_document(analysis=analysis)
+    if document is None:
+        if analysis.status == Status.FAILED:
+            raise NotReady("This analysis failed, so it has no reports; see its `error`.")
+        raise NotReady(
+            f"This analysis is {analysis.status}; reports exist once it succeeded. "
+            f"Poll /api/v1/analyses/{analysis.pk}/ until `terminal` is true."
+        )
+    return document
+
+
+class AnalysisReportListApi(APIView):
+    """The report files of an analysis, with their download URLs."""
+
+    error_codes = (404,)
+
+    class OutputSerializer(serializers.Serializer):
+        zip_url = serializers.URLField(help_text="Every report in one zip (csv/ and json/).")
+        reports = serializers.ListField(child=serializers.DictField(), help_text="name, content_type, url")
+
+    @extend_schema(operation_id="analyses_reports_list", parameters=[ANALYSIS_ID], responses=OutputSerializer)
+    def get(self, request: Request, analysis_id: int) -> Response:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+
+        def url(name: str, *args: Any) -> str:
+            return request.build_absolute_uri(reverse(name, args=(analysis.pk, *args)))
+
+        names = reports.report_names()
+        return Response(
+            {
+                "zip_url": url("api:analysis-reports-zip"),
+                "reports": [
+                    {
+                        "name": name,
+                        "content_type": "text/csv" if name.endswith(".csv") else "application/json",
+                        "url": url("api:analysis-report", name),
+                    }
+                    for name in names
+                ],
+            }
+        )
+
+
+def _attachment(content: str | bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class AnalysisReportApi(APIView):
+    """One report file: CSV tables (`*.csv`) or JSON (`*.json`)."""
+
+    error_codes = (404, 409)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The file goes out as it is; errors are JSON whatever the client accepts.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="analyses_report",
+        parameters=[
+            ANALYSIS_ID,
+            OpenApiParameter("filename", str, OpenApiParameter.PATH, enum=reports.report_names()),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A CSV report."),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="A JSON report."),
+        },
+    )
+    def get(self, request: Request, analysis_id: int, filename: str) -> HttpResponse:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        names = reports.report_names()
+        if filename not in names:
+            raise ApiError(
+                status_code=404,
+                code="not_found",
+                message=f"No report {filename!r}; the reports are {', '.join(names)}.",
+                details={"reports": names},
+            )
+        content, content_type = reports.report_render(_document_or_409(analysis), filename)
+        return _attachment(content, content_type, f"analysis-{analysis.pk}-{filename}")
+
+
+class AnalysisReportsZipApi(APIView):
+    """Every report of an analysis in one zip file."""
+
+    error_codes = (404, 409)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="analyses_reports_zip",
+        parameters=[ANALYSIS_ID],
+        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="A zip file.")},
+    )
+    def get(self, request: Request, analysis_id: int) -> HttpResponse:
+        analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
+        content = reports.reports_zip(_document_or_409(analysis))
+        return _attachment(content, "application/zip", f"analysis-{analysis.pk}-reports.zip")

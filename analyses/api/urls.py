@@ -1,0 +1,90 @@
+"""/api/v1/ — every endpoint of the API (accounts' and analyses')."""
+
+from __future__ import annotations
+
+from django.urls import path, register_converter
+
+from accounts import api as accounts_api
+from analyses.api import alerts, analyses
+from analyses.api.routing import operations
+
+
+class ObjectIdConverter:
+    """A database id: 1 to 18 digits. Longer numbers match no URL (404), rather
+    than reaching the database as an out-of-range integer."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(ObjectIdConverter, "objid")
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", accounts_api.TokenObtainApi.as_view(), name="auth-token"),
+    path("me/", accounts_api.MeApi.as_view(), name="me"),
+    path("teams/", accounts_api.TeamListApi.as_view(), name="teams"),
+    path(
+        "tokens/",
+        operations(get=accounts_api.TokenListApi, post=accounts_api.TokenCreateApi),
+        name="tokens",
+    ),
+    path("tokens/<objid:token_id>/", operations(delete=accounts_api.TokenRevokeApi), name="token"),
+    path(
+        "analyses/",
+        operations(get=analyses.AnalysisListApi, post=analyses.AnalysisCreateApi),
+        name="analyses",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/",
+        operations(get=analyses.AnalysisDetailApi, delete=analyses.AnalysisDeleteApi),
+        name="analysis-detail",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/results/",
+        analyses.AnalysisResultsApi.as_view(),
+        name="analysis-results",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/reports/",
+        analyses.AnalysisReportListApi.as_view(),
+        name="analysis-reports",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/reports.zip",
+        analyses.AnalysisReportsZipApi.as_view(),
+        name="analysis-reports-zip",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/reports/<str:filename>",
+        analyses.AnalysisReportApi.as_view(),
+        name="analysis-report",
+    ),
+    path("analyses/<objid:analysis_id>/rerun/", analyses.AnalysisRerunApi.as_view(), name="analysis-rerun"),
+    path("alerts/", alerts.AlertListApi.as_view(), name="alerts"),
+    path(
+        "alerts/<objid:alert_id>/acknowledge/",
+        alerts.AlertAcknowledgeApi.as_view(),
+        name="alert-acknowledge",
+    ),
+    path(
+        "alert-rules/",
+        operations(get=alerts.AlertRuleListApi, post=alerts.AlertRuleCreateApi),
+        name="alert-rules",
+    ),
+    path(
+        "alert-rules/<objid:rule_id>/",
+        operations(
+            get=alerts.AlertRuleDetailApi,
+            patch=alerts.AlertRuleUpdateApi,
+            delete=alerts.AlertRuleDeleteApi,
+        ),
+        name="alert-rule",
+    ),
+]
