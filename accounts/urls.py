@@ -14,4 +14,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("team/switch/", views.team_switch, name="team_switch"),
     path("team/members/", views.members, name="members"),
+    path("tokens/", views.api_tokens, name="tokens"),
 ]

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import services, tokens
 from accounts.forms import MemberAddForm, TeamSwitchForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership
@@ -66,3 +68,53 @@ def members(request: HttpRequest) -> HttpResponse:
         "accounts/members.html",
         {"members": team_members(team=membership.team), "form": form},
     )
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “nightly upload script”.")
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=[
+            ("", "Never"),
+            ("7", "In 7 days"),
+            ("30", "In 30 days"),
+            ("90", "In 90 days"),
+            ("365", "In a year"),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Personal API tokens: create (the token is shown on this response only) and revoke."""
+    form = ApiTokenForm()
+    new_token = None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            token = tokens.api_token_get_for_user(user=request.user, token_id=request.POST["revoke"])
+            tokens.api_token_revoke(token=token)
+            messages.success(request, f"Token {token.name} ({token.prefix}) revoked.")
+            return redirect("accounts:tokens")
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            _, new_token = tokens.api_token_create(user=request.user, **form.cleaned_data)
+            form = ApiTokenForm()
+    now = timezone.now()
+    listed = list(tokens.api_tokens_for_user(user=request.user))
+    for token in listed:
+        token.state = token.state_at(now)
+    response = render(
+        request,
+        "accounts/tokens.html",
+        {"tokens": listed, "form": form, "new_token": new_token},
+        status=201 if new_token else 200,
+    )
+    response["Cache-Control"] = "no-store"  # the page may hold a token
+    return response

@@ -1,0 +1,223 @@
+"""Personal API tokens: hashed at rest, shown once, revocable, expiring; the page and the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import tokens
+from accounts.models import ApiToken
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(raw: str, keyword: str = "Bearer") -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{keyword} {raw}")
+    return client
+
+
+def all_database_text() -> str:
+    """Every text column of the token table, as the database holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {ApiToken._meta.db_table}")  # noqa: S608 - our own table name
+        return " ".join(str(value) for row in cursor.fetchall() for value in row)
+
+
+def test_it_stores_only_a_hash_of_the_token(alice):
+    token, raw = tokens.api_token_create(user=alice, name="script")
+    stored = all_database_text()
+    secret = raw.split("_", 2)[2]
+    assert raw not in stored and secret not in stored
+    assert token.prefix in raw and token.key_hash in stored
+    assert re.fullmatch(r"lpt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", raw)
+
+
+def test_a_token_authenticates_with_bearer_and_token_keywords(alice):
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    for keyword in ("Bearer", "Token", "bearer"):
+        response = bearer(raw, keyword).get("/api/v1/me/")
+        assert response.status_code == 200, response.content
+        assert response.json()["username"] == "alice"
+        assert response.json()["auth"] == "token"
+
+
+def test_a_wrong_secret_with_a_real_prefix_is_refused(alice):
+    token, raw = tokens.api_token_create(user=alice, name="script")
+    forged = f"lpt_{token.prefix}_{'A' * 43}"
+    response = bearer(forged).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer a b",
+        "Bearer nonsense",
+        "Bearer lpt_12345678_",
+        "Token lpt__x",
+        "Bearer \u00e9t\u00e9",
+    ],
+)
+def test_malformed_credentials_answer_401_in_the_error_shape(alice, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["status"] == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_revoked_token_answers_401(alice, api):
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    token_id = ApiToken.objects.get(prefix=raw.split("_")[1]).pk
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+    assert api(alice).delete(f"/api/v1/tokens/{token_id}/").status_code == 204
+
+    response = bearer(raw).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+def test_an_expired_token_answers_401(alice):
+    token, raw = tokens.api_token_create(user=alice, name="script", expires_in_days=1)
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = bearer(raw).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_a_disabled_users_token_answers_401(alice):
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+
+
+def test_use_is_recorded_at_most_once_a_minute(alice):
+    token, raw = tokens.api_token_create(user=alice, name="script")
+    bearer(raw).get("/api/v1/me/")
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    bearer(raw).get("/api/v1/me/")
+    token.refresh_from_db()
+    assert token.last_used_at == first
+
+
+def test_the_api_creates_a_token_shown_once(alice, api):
+    client = api(alice)
+    created = client.post("/api/v1/tokens/", {"name": "ci", "expires_in_days": 30}, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["token"].startswith(f"lpt_{body['prefix']}_")
+    assert body["state"] == "active"
+    assert (
+        timedelta(days=29)
+        < timezone.datetime.fromisoformat(body["expires_at"]) - timezone.now()
+        <= timedelta(days=30)
+    )
+    assert bearer(body["token"]).get("/api/v1/me/").json()["token"]["id"] == body["id"]
+
+    listed = client.get("/api/v1/tokens/").json()
+    assert body["id"] in [t["id"] for t in listed["results"]]
+    assert body["token"] not in str(listed)
+    assert all("token" not in t for t in listed["results"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"expires_in_days": 0}, {"expires_in_days": 99999}, {"name": "x" * 101}, {"expires_in_days": "soon"}],
+)
+def test_token_creation_validates_its_input(alice, api, data):
+    response = api(alice).post("/api/v1/tokens/", data, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == set(data)
+
+
+def test_revoking_someone_elses_token_is_404(alice, charlie, api):
+    token, raw = tokens.api_token_create(user=alice, name="script")
+    assert api(charlie).delete(f"/api/v1/tokens/{token.pk}/").status_code == 404
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+
+# --------------------------------------------------------------------------- username + password
+
+
+def test_a_password_buys_a_token(alice):
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "alice", "password": PASSWORD, "name": "laptop"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    raw = response.json()["token"]
+    assert ApiToken.objects.get(user=alice).name == "laptop"
+    assert bearer(raw).get("/api/v1/me/").json()["username"] == "alice"
+
+
+def test_a_wrong_password_buys_nothing(alice):
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_credentials"
+    assert not ApiToken.objects.exists()
+
+
+def test_the_token_endpoint_ignores_a_session_so_needs_no_csrf(alice):
+    csrf_client = APIClient(enforce_csrf_checks=True)
+    csrf_client.force_login(alice)
+    response = csrf_client.post(
+        "/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 201
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_the_page_creates_a_token_and_shows_it_once(client_for, alice):
+    client = client_for(alice)
+    response = client.post(reverse("accounts:tokens"), {"name": "nightly", "expires_in_days": "30"})
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    raw = re.search(r'value="(lpt_[^"]+)"', response.content.decode()).group(1)
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+    token = ApiToken.objects.get(user=alice)
+    assert token.name == "nightly" and token.expires_at is not None
+
+    again = client.get(reverse("accounts:tokens")).content.decode()
+    assert raw not in again
+    assert f"lpt_{token.prefix}_…" in again and "nightly" in again
+
+
+def test_the_page_revokes_a_token(client_for, alice):
+    token, raw = tokens.api_token_create(user=alice, name="old")
+    response = client_for(alice).post(reverse("accounts:tokens"), {"revoke": token.pk})
+    assert response.status_code == 302
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+
+
+def test_the_page_cannot_revoke_someone_elses_token(client_for, alice, charlie):
+    token, raw = tokens.api_token_create(user=alice, name="old")
+    assert client_for(charlie).post(reverse("accounts:tokens"), {"revoke": token.pk}).status_code == 404
+    assert client_for(charlie).post(reverse("accounts:tokens"), {"revoke": "x"}).status_code == 404
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+
+def test_the_page_needs_sign_in_and_is_in_the_nav(client, client_for, alice):
+    assert client.get(reverse("accounts:tokens")).status_code == 302
+    html = client_for(alice).get(reverse("accounts:tokens")).content.decode()
+    assert f'href="{reverse("accounts:tokens")}"' in html
+    assert 'href="/api/docs/"' in html
