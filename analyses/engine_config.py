@@ -75,14 +75,25 @@ def session_conf() -> dict[str, str]:
     return {k: str(v) for k, v in settings.LOGPLATFORM["spark"]["session_conf"].items()}
 
 
-def spark_session():
+def spark_session(*, wait: bool = False):
+    """This process's Spark Connect session. With `wait`, give a server that is
+    restarting `spark.reconnect_wait_seconds` to come back before failing."""
+    import time
+
+    from spark_client.errors import SparkUnavailableError
     from spark_client.session import get_session
 
-    return get_session(
-        settings.SPARK_CONNECT_URL,
-        conf=session_conf(),
-        timeout=settings.LOGPLATFORM["spark"]["connect_timeout_seconds"],
-    )
+    spark = settings.LOGPLATFORM["spark"]
+    deadline = time.monotonic() + (spark["reconnect_wait_seconds"] if wait else 0)
+    while True:
+        try:
+            return get_session(
+                settings.SPARK_CONNECT_URL, conf=session_conf(), timeout=spark["connect_timeout_seconds"]
+            )
+        except SparkUnavailableError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(2)
 
 
 def forget_spark_session() -> None:

@@ -10,6 +10,8 @@ the token, so a worker that lost its lease cannot overwrite a newer attempt.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -20,12 +22,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Team
-from analyses import engine_config
+from analyses import engine_config, faults
 from analyses.models import (
     Analysis,
     AnalysisFile,
@@ -47,6 +49,14 @@ from analyses.uploads import (
 logger = logging.getLogger(__name__)
 
 TASK = "analyses.tasks.run_analysis"
+
+
+def worker_id() -> str:
+    # At call time: django-q2 forks its workers after this module is imported.
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+DB_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,7 @@ def analysis_claim(*, analysis_id: int) -> Claim | None:
         stage="Starting",
         progress=0,
         error="",
+        worker=worker_id(),
     )
     if updated:
         attempt = Analysis.objects.filter(pk=analysis_id).values_list("attempts", flat=True).get()
@@ -196,6 +207,20 @@ def _fail_if_out_of_attempts(*, analysis_id: int, now: datetime) -> None:
     )
 
 
+def db_retry(write, *, attempts: int = 15, wait: float = 2.0):  # noqa: ANN001, ANN201
+    """Run a database write, reconnecting through a database restart (~30 s)."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except DB_ERRORS:
+            if attempt == attempts - 1:
+                raise
+            logger.warning("database unavailable; reconnecting (%d/%d)", attempt + 1, attempts)
+            connection.close()
+            time.sleep(wait)
+    return None
+
+
 class LostClaim(Exception):
     """Another attempt owns the analysis now; this worker must stop writing."""
 
@@ -206,10 +231,12 @@ def _owned(claim: Claim):
 
 def analysis_progress(*, claim: Claim, stage: str, percent: int) -> None:
     lease = _worker_settings()["lease_seconds"]
-    _owned(claim).update(
-        stage=stage[:100],
-        progress=max(0, min(100, percent)),
-        lease_expires_at=timezone.now() + timedelta(seconds=lease),
+    db_retry(
+        lambda: _owned(claim).update(
+            stage=stage[:100],
+            progress=max(0, min(100, percent)),
+            lease_expires_at=timezone.now() + timedelta(seconds=lease),
+        )
     )
 
 
@@ -226,7 +253,12 @@ class _Heartbeat(threading.Thread):
         lease = _worker_settings()["lease_seconds"]
         try:
             while not self.stopped.wait(self.interval):
-                _owned(self.claim).update(lease_expires_at=timezone.now() + timedelta(seconds=lease))
+                db_retry(
+                    lambda: _owned(self.claim).update(
+                        lease_expires_at=timezone.now() + timedelta(seconds=lease)
+                    ),
+                    attempts=3,
+                )
         except Exception:
             logger.exception("lease heartbeat for analysis %s failed", self.claim.analysis_id)
         finally:
@@ -246,7 +278,7 @@ def analysis_execute(*, analysis_id: int) -> str:
     Returns what happened, for the task's log: "not claimed", "succeeded", "failed".
     Never raises for a problem of the analysis; those end in status failed.
     """
-    from spark_client import NoUsableInputError, SparkUnavailableError
+    from spark_client import NoUsableInputError, SparkConnectionLostError, SparkUnavailableError
     from spark_client.engine import analyze
 
     claim = analysis_claim(analysis_id=analysis_id)
@@ -259,11 +291,27 @@ def analysis_execute(*, analysis_id: int) -> str:
     try:
         analysis = Analysis.objects.select_related("team").get(pk=analysis_id)
         files = list(analysis.files.all())
-        spark = engine_config.spark_session()
+        faults.maybe_crash(analysis)
+        # A retry waits a while for a Spark server that is coming back.
+        spark = engine_config.spark_session(wait=claim.attempt > 1)
         tag = engine_config.spark_tag(analysis_id)
         if claim.attempt > 1 and claim.previous_session_id and claim.previous_session_id != spark.session_id:
             # A dead worker's query may still run on the server: stop it first.
-            engine_config.interrupt_previous(claim.previous_session_id, tag)
+            stopped = engine_config.interrupt_previous(claim.previous_session_id, tag)
+            logger.info(
+                "analysis %s attempt %d: previous Spark session %s, %d operation(s) interrupted",
+                analysis_id,
+                claim.attempt,
+                claim.previous_session_id,
+                len(stopped),
+            )
+            if stopped:
+                logger.warning(
+                    "analysis %s: interrupted %d orphaned Spark operation(s) of the previous attempt: %s",
+                    analysis_id,
+                    len(stopped),
+                    ", ".join(stopped),
+                )
         _owned(claim).update(spark_session_id=spark.session_id)
         output = analyze(
             spark,
@@ -286,6 +334,14 @@ def analysis_execute(*, analysis_id: int) -> str:
     except LostClaim:
         logger.warning("analysis %s: lease lost to another attempt; dropping this one", analysis_id)
         return "lost"
+    except SparkConnectionLostError as exc:
+        engine_config.forget_spark_session()
+        if claim.attempt < _worker_settings()["max_attempts"] and analysis_requeue(
+            claim=claim, reason=str(exc)
+        ):
+            return "requeued"
+        analysis_fail(claim=claim, message=str(exc))
+        return "failed"
     except SparkUnavailableError as exc:
         engine_config.forget_spark_session()
         analysis_fail(claim=claim, message=str(exc))
@@ -300,6 +356,27 @@ def analysis_execute(*, analysis_id: int) -> str:
         return "failed"
     finally:
         heartbeat.stop()
+
+
+def analysis_requeue(*, claim: Claim, reason: str) -> bool:
+    """Give the analysis back to the queue for another attempt (attempts are kept)."""
+
+    def write() -> int:
+        with transaction.atomic():
+            moved = _owned(claim).update(
+                status=Status.QUEUED,
+                stage="Waiting for a worker (retrying after a lost Spark connection)",
+                claim_token="",
+                lease_expires_at=None,
+            )
+            if moved:
+                analysis_enqueue(analysis=Analysis(pk=claim.analysis_id))
+            return moved
+
+    moved = db_retry(write)
+    if moved:
+        logger.warning("analysis %s re-queued: %s", claim.analysis_id, reason)
+    return bool(moved)
 
 
 def _evaluate_alerts(analysis: Analysis, document: dict) -> None:
@@ -318,8 +395,8 @@ def _user_message(exc: Exception) -> str:
 
 
 def analysis_fail(*, claim: Claim, message: str) -> None:
-    with transaction.atomic():
-        updated = _owned(claim).update(
+    updated = db_retry(
+        lambda: _owned(claim).update(
             status=Status.FAILED,
             finished_at=timezone.now(),
             stage="Failed",
@@ -327,6 +404,7 @@ def analysis_fail(*, claim: Claim, message: str) -> None:
             claim_token="",
             lease_expires_at=None,
         )
+    )
     if updated:
         logger.warning("analysis %s failed: %s", claim.analysis_id, message)
 
@@ -352,6 +430,12 @@ def results_store(*, claim: Claim, analysis: Analysis, output) -> dict:  # noqa:
         "stats": output.stats,
     }
     by_id = {f.file_id: f for f in output.files}
+    db_retry(lambda: _results_write(claim, analysis, output, by_id, document))
+    return document
+
+
+def _results_write(claim: Claim, analysis: Analysis, output, by_id: dict, document: dict) -> None:  # noqa: ANN001
+    summary = output.summary
     with transaction.atomic():
         locked = _owned(claim).select_for_update().first()
         if locked is None:
@@ -423,7 +507,6 @@ def results_store(*, claim: Claim, analysis: Analysis, output) -> dict:  # noqa:
             error_rate=summary["error_rate"],
             unparsed_lines=summary["unparsed_lines"],
         )
-    return document
 
 
 def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001
@@ -461,7 +544,9 @@ def leases_reap() -> dict[str, int]:
                 requeued += 1
     from analyses.uploads import clean_incoming
 
-    stale_uploads = clean_incoming(older_than_seconds=6 * 3600)
+    stale_uploads = clean_incoming(
+        older_than_seconds=settings.LOGPLATFORM["uploads"]["stale_partial_minutes"] * 60
+    )
     if given_up or requeued or stale_uploads:
         logger.warning(
             "reaper: %d analyses given up, %d re-queued, %d stale partial uploads removed",

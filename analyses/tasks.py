@@ -6,6 +6,9 @@ from analyses import services
 
 
 def run_analysis(analysis_id: int) -> str:
+    # Reaping here too means a crashed worker's analysis is picked up as soon as
+    # any task starts, not only at the next minute of the reaper schedule.
+    services.leases_reap()
     return services.analysis_execute(analysis_id=analysis_id)
 
 

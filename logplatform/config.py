@@ -133,6 +133,7 @@ SPEC: dict[str, Any] = {
     "spark": {
         "connect_url": string(pattern=r"sc://.+"),
         "connect_timeout_seconds": number(minimum=1),
+        "reconnect_wait_seconds": number(minimum=0),
         "local_server": {
             "host": string(),
             "port": integer(minimum=1),
@@ -150,6 +151,7 @@ SPEC: dict[str, Any] = {
         "max_file_mb": integer(minimum=1),
         "max_request_mb": integer(minimum=1),
         "max_files": integer(minimum=1),
+        "stale_partial_minutes": integer(minimum=1),
     },
     "worker": {
         "workers": integer(minimum=1),

@@ -5,6 +5,7 @@ from spark_client.errors import (
     InputFileError,
     NoUsableInputError,
     SparkClientError,
+    SparkConnectionLostError,
     SparkServerError,
     SparkUnavailableError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "NoUsableInputError",
     "Progress",
     "SparkClientError",
+    "SparkConnectionLostError",
     "SparkServerError",
     "SparkUnavailableError",
 ]

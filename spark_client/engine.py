@@ -14,7 +14,12 @@ from pathlib import Path
 
 from spark_client.aggregate import aggregate
 from spark_client.detect import Detected, detect
-from spark_client.errors import InputFileError, NoUsableInputError, SparkUnavailableError
+from spark_client.errors import (
+    InputFileError,
+    NoUsableInputError,
+    SparkConnectionLostError,
+    SparkUnavailableError,
+)
 from spark_client.normalize import normalize
 from spark_client.parsers import read_file
 from spark_client.results import assemble
@@ -187,9 +192,9 @@ def _translate(exc: Exception) -> Exception:
         or "NO_SUCH_SESSION" in text
         or "INVALID_HANDLE" in text
     ):
-        return SparkUnavailableError(
+        return SparkConnectionLostError(
             "Lost the connection to the Spark Connect server while the analysis ran "
-            f"({name}); it will be retried when the server is back."
+            f"({name}); it is retried when the server is back."
         )
     if "OPERATION_CANCELED" in text or "interrupted" in lowered:
         return SparkUnavailableError("The Spark query was interrupted before it finished.")

@@ -11,6 +11,10 @@ class SparkUnavailableError(SparkClientError):
     """The Spark Connect server cannot be reached (or went away mid-query)."""
 
 
+class SparkConnectionLostError(SparkUnavailableError):
+    """The server went away while a query ran (restart, crash); worth a retry."""
+
+
 class SparkServerError(SparkClientError):
     """The local Spark Connect server could not be started or stopped."""
 

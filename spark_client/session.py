@@ -173,9 +173,10 @@ def interrupt_session_tag(url: str, session_id: str, tag: str) -> list[str]:
         try:
             return list(session.interruptTag(tag))
         finally:
-            _close_quietly(session, release=False)
+            # The dead worker's session is of no use to anyone: release it.
+            _close_quietly(session)
     except Exception as exc:
-        logger.info("could not interrupt tag %s in session %s: %s", tag, session_id, exc)
+        logger.warning("could not interrupt tag %s in session %s: %s", tag, session_id, exc)
         return []
 
 

@@ -1,0 +1,194 @@
+"""The real stack under fault: a Spark Connect server, qcluster and web server of
+the test's own, each of which the test may SIGKILL and start again."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+from django_q.models import Schedule
+
+from spark_client import server
+from tests.conftest import PASSWORD, Process, child_env, free_port
+
+pytestmark = pytest.mark.chaos
+
+OVERRIDE = """
+worker:
+  lease_seconds: 8
+spark:
+  reconnect_wait_seconds: 90
+"""
+
+
+def pg_restart() -> bool:
+    """Restart the local PostgreSQL cluster; False when the tests do not use it."""
+    if connection.vendor != "postgresql":
+        return False
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, timeout=120
+    )
+    connection.close()
+    return True
+
+
+@pytest.fixture
+def chaos_spark(tmp_path_factory) -> Iterator[server.LocalServerConfig]:
+    cfg = server.LocalServerConfig(
+        run_dir=tmp_path_factory.mktemp("chaos-spark"),
+        port=free_port(),
+        driver_memory="2g",
+        name="chaos-connect-server",
+    )
+    server.start(cfg)
+    yield cfg
+    server.stop(cfg)
+
+
+class Stack:
+    """qcluster + gunicorn on the test database, pointed at the chaos Spark server."""
+
+    def __init__(self, tmp_path: Path, spark_cfg: server.LocalServerConfig, faults: str = "") -> None:
+        override = tmp_path / "chaos.yaml"
+        override.write_text(OVERRIDE)
+        self.tmp_path = tmp_path
+        self.spark_cfg = spark_cfg
+        self.env = child_env(
+            SPARK_CONNECT_URL=f"sc://127.0.0.1:{spark_cfg.port}",
+            LOGPLATFORM_CONFIG=str(override),
+            LOGPLATFORM_FAULTS=faults,
+            Q_WORKERS="2",
+        )
+        self.qclusters: list[Process] = []
+        self.web_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.web: Process | None = None
+        # transactional tests flush the data migration's schedule: put it back.
+        Schedule.objects.update_or_create(
+            name="Reap expired analysis leases",
+            defaults={
+                "func": "analyses.tasks.reap_leases",
+                "schedule_type": "I",
+                "minutes": 1,
+                "repeats": -1,
+            },
+        )
+
+    def start_qcluster(self) -> Process:
+        proc = Process(
+            [sys.executable, "manage.py", "qcluster"],
+            self.tmp_path / f"qcluster-{len(self.qclusters)}.log",
+            self.env,
+        )
+        self.qclusters.append(proc)
+        return proc
+
+    def kill_qcluster(self) -> None:
+        self.qclusters[-1].stop(sig=signal.SIGKILL)
+
+    def start_web(self) -> None:
+        self.web = Process(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "logplatform.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--timeout",
+                "120",
+            ],
+            self.tmp_path / f"web-{time.monotonic_ns()}.log",
+            self.env,
+        )
+        wait_for(lambda: _answers(f"{self.url}/accounts/login/"), 30, "the web server to answer")
+
+    def stop(self) -> None:
+        for proc in self.qclusters:
+            proc.stop(sig=signal.SIGKILL)
+        if self.web:
+            self.web.stop()
+
+    def logs(self) -> str:
+        return "\n".join(p.output() for p in self.qclusters)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.3):  # noqa: ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except Exception:  # the database may be restarting
+            connection.close()
+            value = None
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def stack(transactional_db, chaos_spark, tmp_path) -> Iterator[Callable[..., Stack]]:
+    made: list[Stack] = []
+
+    def make(faults: str = "") -> Stack:
+        made.append(Stack(tmp_path, chaos_spark, faults))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.stop()
+
+
+def browser_session(url: str, username: str) -> requests.Session:
+    """A signed-in requests session with its CSRF token, like a browser's."""
+    s = requests.Session()
+    page = s.get(f"{url}/accounts/login/", timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    s.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+        timeout=10,
+    )
+    s.headers["X-CSRFToken"] = s.cookies["csrftoken"]
+    s.headers["Referer"] = f"{url}/analyses/upload/"
+    return s
+
+
+def page_upload(session: requests.Session, url: str, files: list[tuple[str, str]]) -> int:
+    response = session.post(
+        f"{url}/analyses/upload/",
+        files=[("files", (name, text)) for name, text in files],
+        headers={"Accept": "application/json"},
+        timeout=120,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def worker_pid(worker: str) -> int:
+    return int(worker.rsplit(":", 1)[1])
