@@ -115,6 +115,10 @@ def detect_files(
         else:
             report.format = det.format
             detected[f.file_id] = det
+            if det.csv is not None and det.csv.duplicates:
+                report.warning = (
+                    f"duplicate column name(s) {', '.join(det.csv.duplicates)}; the first of each was used"
+                )
         _report(progress, "Detecting formats", int(DETECT_END * (i + 1) / max(len(files), 1)))
     return reports, detected
 

@@ -180,21 +180,27 @@ def _latest(a: str | None, b: str) -> str:
     return b if a is None or b > a else a
 
 
+def _warn(report: FileReport, text: str) -> None:
+    report.warning = f"{report.warning}; {text}" if report.warning else text
+
+
 def _warn_files(reports: dict[int, FileReport]) -> None:
     for report in reports.values():
         if report.error:
             continue
         if report.rows == 0 and report.unparsed_lines:
-            report.warning = (
+            _warn(
+                report,
                 f"none of the {report.unparsed_lines} lines could be read as {report.format}; "
-                "check the samples below, or choose the right format for this file"
+                "check the samples below, or choose the right format for this file",
             )
         elif report.rows == 0:
-            report.warning = "the file holds no log rows"
+            _warn(report, "the file holds no log rows")
         elif report.rows_without_timestamp == report.rows:
-            report.warning = (
+            _warn(
+                report,
                 "no timestamp could be read in any row, so the file is missing from every "
                 "time chart; supported forms include ISO-8601, yyyy-MM-dd HH:mm:ss,SSS, "
                 "yy/MM/dd HH:mm:ss, syslog 'Jun 14 15:16:01', Apache and access-log times, "
-                "and epoch seconds or milliseconds"
+                "and epoch seconds or milliseconds",
             )
