@@ -41,6 +41,7 @@ class Analysis(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     spark_session_id = models.CharField(max_length=64, blank=True, default="")
     worker = models.CharField(max_length=100, blank=True, default="", help_text="host:pid of the claiming worker")
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="when its task was last queued")
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

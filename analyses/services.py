@@ -141,6 +141,7 @@ def analysis_enqueue(*, analysis: Analysis) -> None:
     def send() -> None:
         from django_q.tasks import async_task
 
+        Analysis.objects.filter(pk=analysis_id).update(dispatched_at=timezone.now())
         async_task(TASK, analysis_id, task_name=f"analysis-{analysis_id}", group="analyses")
 
     transaction.on_commit(send)
@@ -542,19 +543,49 @@ def leases_reap() -> dict[str, int]:
             if moved:
                 analysis_enqueue(analysis=Analysis(pk=analysis_id))
                 requeued += 1
+    redispatched = _redispatch_stranded(now)
     from analyses.uploads import clean_incoming
 
     stale_uploads = clean_incoming(
         older_than_seconds=settings.LOGPLATFORM["uploads"]["stale_partial_minutes"] * 60
     )
-    if given_up or requeued or stale_uploads:
+    if given_up or requeued or redispatched or stale_uploads:
         logger.warning(
-            "reaper: %d analyses given up, %d re-queued, %d stale partial uploads removed",
+            "reaper: %d analyses given up, %d re-queued, %d re-dispatched, %d stale partial uploads removed",
             given_up,
             requeued,
+            redispatched,
             stale_uploads,
         )
-    return {"given_up": given_up, "requeued": requeued, "stale_uploads": stale_uploads}
+    return {
+        "given_up": given_up,
+        "requeued": requeued,
+        "redispatched": redispatched,
+        "stale_uploads": stale_uploads,
+    }
+
+
+def _redispatch_stranded(now: datetime) -> int:
+    """Queue again analyses whose task a dead cluster had pulled but never started.
+
+    django-q2's ORM broker hides a pulled task until `retry` seconds pass (over an
+    hour here), so a killed qcluster strands what it had prefetched. When workers
+    sit idle while analyses wait longer than `redispatch_after_seconds`, their
+    tasks are sent again; a duplicate delivery is harmless because of the claim.
+    """
+    worker = _worker_settings()
+    if Analysis.objects.filter(status=Status.RUNNING).count() >= settings.Q_CLUSTER["workers"]:
+        return 0
+    cutoff = now - timedelta(seconds=worker["redispatch_after_seconds"])
+    stranded = list(
+        Analysis.objects.filter(
+            Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True, created_at__lt=cutoff),
+            status=Status.QUEUED,
+        ).values_list("pk", flat=True)
+    )
+    for analysis_id in stranded:
+        analysis_enqueue(analysis=Analysis(pk=analysis_id))
+    return len(stranded)
 
 
 # --------------------------------------------------------------------------- delete / re-run

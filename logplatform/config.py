@@ -159,6 +159,7 @@ SPEC: dict[str, Any] = {
         "lease_seconds": integer(minimum=5),
         "max_attempts": integer(minimum=1),
         "reaper_interval_minutes": integer(minimum=1),
+        "redispatch_after_seconds": integer(minimum=5),
     },
     "analytics": {
         "assume_year": optional(integer(minimum=1970)),

@@ -85,7 +85,7 @@ def test_the_reaper_fails_an_analysis_out_of_attempts(analysis):
 
 def test_the_reaper_leaves_live_leases_alone(analysis):
     services.analysis_claim(analysis_id=analysis.pk)
-    assert services.leases_reap() == {"given_up": 0, "requeued": 0, "stale_uploads": 0}
+    assert services.leases_reap() == {"given_up": 0, "requeued": 0, "redispatched": 0, "stale_uploads": 0}
     assert Analysis.objects.get(pk=analysis.pk).status == Status.RUNNING
 
 
@@ -108,3 +108,30 @@ def test_queueing_happens_on_commit(team_a, alice, tmp_path, django_capture_on_c
     assert len(callbacks) == 1
     callbacks[0]()
     assert OrmQ.objects.count() == 1
+
+
+def test_the_reaper_redispatches_analyses_stranded_by_a_dead_cluster(
+    analysis, django_capture_on_commit_callbacks
+):
+    from django.conf import settings as django_settings
+
+    wait = django_settings.LOGPLATFORM["worker"]["redispatch_after_seconds"]
+    Analysis.objects.filter(pk=analysis.pk).update(dispatched_at=timezone.now() - timedelta(seconds=wait + 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.leases_reap()["redispatched"] == 1
+    assert OrmQ.objects.count() == 1
+    analysis.refresh_from_db()
+    assert analysis.dispatched_at > timezone.now() - timedelta(seconds=5)
+    # Fresh ones, and any while every worker is busy, are left alone.
+    assert services.leases_reap()["redispatched"] == 0
+
+
+def test_no_redispatch_while_every_worker_is_busy(team_a, alice, tmp_path, settings):
+    old = timezone.now() - timedelta(hours=1)
+    busy = [make_analysis(team_a, alice, tmp_path) for _ in range(settings.Q_CLUSTER["workers"])]
+    Analysis.objects.filter(pk__in=[a.pk for a in busy]).update(
+        status=Status.RUNNING, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    waiting = make_analysis(team_a, alice, tmp_path)
+    Analysis.objects.filter(pk=waiting.pk).update(dispatched_at=old)
+    assert services.leases_reap()["redispatched"] == 0

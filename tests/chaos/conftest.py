@@ -25,6 +25,7 @@ pytestmark = pytest.mark.chaos
 OVERRIDE = """
 worker:
   lease_seconds: 8
+  redispatch_after_seconds: 20
 spark:
   reconnect_wait_seconds: 90
 """
