@@ -350,7 +350,7 @@ def detect(
         return Detected(format=fmt, compressed=compressed, size=size)
 
     layout = csv_layout(first, aliases)
-    if layout is not None and not any(ch.isdigit() for ch in first):
+    if layout is not None and _header_like(layout.header):
         missing = csv_missing(layout)
         raise InputFileError(
             "this looks like a CSV file, but it is missing required column(s) "
@@ -364,6 +364,12 @@ def detect(
         f"{first[:120]!r}). Supported formats: {supported_formats_text()}. "
         "Choose a format explicitly if the file is one of them"
     )
+
+
+def _header_like(fields: list[str]) -> bool:
+    """Column names are short words, not sentences and not data."""
+    names = [f.strip() for f in fields]
+    return all(0 < len(n) <= 40 and n.count(" ") <= 2 and not any(ch.isdigit() for ch in n[:1]) for n in names)
 
 
 def _json_keys(line: str) -> list[str]:

@@ -115,3 +115,8 @@ def test_concatenated_gzip_members_are_counted_whole(tmp_path):
     path = tmp_path / "multi.gz"
     path.write_bytes(gzip.compress(b"a" * 1000) + gzip.compress(b"b" * 500))
     assert check_gzip(path, max_bytes=10**9, max_ratio=1000) == 1500
+
+
+def test_prose_with_commas_is_not_taken_for_a_csv_header(tmp_path):
+    with pytest.raises(InputFileError, match="could not be detected"):
+        sniff(tmp_path, "Dear diary, nothing here is a log.\n")
