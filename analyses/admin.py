@@ -8,6 +8,7 @@ from analyses.models import (
     RollupIp,
     RollupService,
 )
+from analyses.selectors import queue_health
 
 
 class AnalysisFileInline(admin.TabularInline):
@@ -47,6 +48,11 @@ class AnalysisAdmin(admin.ModelAdmin):
         "unparsed_lines",
     ]
     inlines = [AnalysisFileInline]
+    change_list_template = "admin/analyses/analysis/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):  # noqa: ANN001, ANN201
+        extra_context = {**(extra_context or {}), "queue_health": queue_health()}
+        return super().changelist_view(request, extra_context=extra_context)
 
 
 @admin.register(AnalysisFile)

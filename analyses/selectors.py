@@ -156,3 +156,24 @@ def _files_without_results(analysis: Analysis) -> list[dict]:
         }
         for f in analysis.files.all()
     ]
+
+
+def queue_health() -> dict:
+    """What the admin shows about the worker queue (the Analysis rows are the truth)."""
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    now = timezone.now()
+    queued = Analysis.objects.filter(status="queued")
+    oldest = queued.order_by("created_at").values_list("created_at", flat=True).first()
+    running = Analysis.objects.filter(status="running")
+    return {
+        "queued": queued.count(),
+        "oldest_queued_seconds": int((now - oldest).total_seconds()) if oldest else None,
+        "running": running.count(),
+        "expired_leases": running.filter(lease_expires_at__lt=now).count(),
+        "failed_last_24h": Analysis.objects.filter(
+            status="failed", finished_at__gte=now - dt.timedelta(days=1)
+        ).count(),
+        "broker_tasks": OrmQ.objects.count(),
+    }

@@ -135,3 +135,16 @@ def test_no_redispatch_while_every_worker_is_busy(team_a, alice, tmp_path, setti
     waiting = make_analysis(team_a, alice, tmp_path)
     Analysis.objects.filter(pk=waiting.pk).update(dispatched_at=old)
     assert services.leases_reap()["redispatched"] == 0
+
+
+def test_the_admin_shows_queue_health(client, team_a, alice, tmp_path):
+    from accounts.services import user_create
+
+    admin = user_create(username="root", password="x" * 12, is_staff=True)
+    waiting = make_analysis(team_a, alice, tmp_path)
+    Analysis.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(seconds=300))
+    client.force_login(admin)
+    html = client.get("/admin/analyses/analysis/").content.decode()
+    assert 'id="queue-health"' in html
+    assert "1 queued (oldest waiting 3" in html  # 300 s and a little
+    assert "0 running" in html
