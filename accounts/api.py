@@ -18,6 +18,7 @@ from accounts import tokens
 from accounts.models import ApiToken, Role
 from accounts.selectors import memberships_for_user
 from analyses.api.errors import ApiError
+from analyses.api.fields import JsonCharField, JsonIntegerField
 from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
 
 TOKEN_ID = OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -52,10 +53,8 @@ class NewTokenSerializer(TokenSerializer):
 
 
 class TokenInputSerializer(serializers.Serializer):
-    name = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="What it is for."
-    )
-    expires_in_days = serializers.IntegerField(
+    name = JsonCharField(required=False, allow_blank=True, max_length=100, help_text="What it is for.")
+    expires_in_days = JsonIntegerField(
         required=False,
         allow_null=True,
         min_value=1,
@@ -173,13 +172,11 @@ class TokenObtainApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    error_codes = (400,)
+    error_codes = (400, 401)
 
     class InputSerializer(TokenInputSerializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(
-            max_length=4096, style={"input_type": "password"}, trim_whitespace=False
-        )
+        username = JsonCharField(max_length=150)
+        password = JsonCharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
 
     @extend_schema(
         operation_id="auth_token_create", request=InputSerializer, responses={201: NewTokenSerializer}
@@ -191,12 +188,11 @@ class TokenObtainApi(APIView):
         # The Django request, so django-axes can count failures and lock out.
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
-            raise ApiError(
-                status_code=400,
-                code="invalid_credentials",
-                message="Wrong username or password.",
-                details={},
+            error = ApiError(
+                status_code=401, code="invalid_credentials", message="Wrong username or password.", details={}
             )
+            error.auth_header = 'Bearer realm="api"'
+            raise error
         token, raw = tokens.api_token_create(
             user=user, name=data.get("name") or "", expires_in_days=data.get("expires_in_days")
         )

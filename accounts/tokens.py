@@ -81,7 +81,7 @@ def _parse(raw: str) -> str | None:
     """The prefix of a well-formed token, else None."""
     kind, _, rest = raw.partition("_")
     prefix, _, secret = rest.partition("_")
-    if kind != TOKEN_KIND or len(prefix) != 8 or not secret:
+    if kind != TOKEN_KIND or len(prefix) != 8 or not secret or prefix.strip("0123456789abcdef"):
         return None
     return prefix
 

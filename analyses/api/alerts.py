@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +17,14 @@ from analyses import alerting, selectors
 from analyses.api import selectors as api_selectors
 from analyses.api import services as api_services
 from analyses.api.access import membership_for, require_admin_role, require_upload_role, team_membership
+from analyses.api.fields import (
+    JsonBooleanField,
+    JsonCharField,
+    JsonFloatField,
+    JsonIntegerField,
+    QueryIntegerField,
+    TeamField,
+)
 from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
 from analyses.models import AlertKind, AlertRule, Severity
 
@@ -51,15 +58,17 @@ class AlertListApi(APIView):
 
     class FilterSerializer(PageQuerySerializer):
         team = serializers.CharField(
-            required=False, max_length=100, help_text="Team slug or id; default all."
+            required=False, allow_blank=True, max_length=100, help_text="Team slug or id; default all."
         )
         status = serializers.ChoiceField(
-            choices=["open", "acknowledged", "all"], required=False, default="all", help_text="Default all."
+            choices=["open", "acknowledged", "all"],
+            required=False,
+            allow_blank=True,
+            default="all",
+            help_text="Default all.",
         )
-        analysis = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_ID, help_text="Analysis id."
-        )
-        severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+        analysis = QueryIntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Analysis id.")
+        severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_blank=True)
 
     @extend_schema(
         operation_id="alerts_list",
@@ -123,36 +132,19 @@ class AlertRuleSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class FiniteFloatField(serializers.FloatField):
-    """A number: not a boolean, not NaN or infinity (JSON cannot carry those back out)."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("invalid")
-        return value
-
-
 class AlertRuleInputSerializer(serializers.Serializer):
     """The rules of the rule form (analyses.forms.AlertRuleForm), for JSON."""
 
     kind = serializers.ChoiceField(choices=AlertKind.choices)
-    threshold = FiniteFloatField(min_value=0, max_value=1e15)
-    min_rows = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    threshold = JsonFloatField(min_value=0, max_value=1e15)
+    min_rows = JsonIntegerField(required=False, min_value=0, max_value=2**31 - 1)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    enabled = serializers.BooleanField(required=False)
-    cooldown_minutes = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    enabled = JsonBooleanField(required=False)
+    cooldown_minutes = JsonIntegerField(required=False, min_value=0, max_value=2**31 - 1)
     emails = serializers.ListField(
-        child=serializers.CharField(max_length=254),
-        required=False,
-        max_length=50,
-        help_text="E-mail addresses.",
+        child=JsonCharField(max_length=254), required=False, max_length=50, help_text="E-mail addresses."
     )
-    webhook_url = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, help_text="http(s) URL."
-    )
+    webhook_url = JsonCharField(required=False, allow_blank=True, max_length=500, help_text="http(s) URL.")
 
     def validate_emails(self, emails: list[str]) -> list[str]:
         bad = []
@@ -192,7 +184,7 @@ class AlertRuleListApi(APIView):
 
     class FilterSerializer(PageQuerySerializer):
         team = serializers.CharField(
-            required=False, max_length=100, help_text="Team slug or id; default all."
+            required=False, allow_blank=True, max_length=100, help_text="Team slug or id; default all."
         )
 
     @extend_schema(
@@ -218,20 +210,18 @@ class AlertRuleCreateApi(APIView):
     error_codes = (400, 403, 404)
 
     class InputSerializer(AlertRuleInputSerializer):
-        team = serializers.CharField(
-            required=False, max_length=100, help_text="Team slug or id; default your first team."
-        )
+        team = TeamField(required=False, help_text="Team slug or id; default your first team.")
 
     @extend_schema(
         operation_id="alert_rules_create", request=InputSerializer, responses={201: AlertRuleSerializer}
     )
     def post(self, request: Request) -> Response:
-        team = request.data.get("team") if isinstance(request.data, dict) else None
-        membership = team_membership(user=request.user, team=str(team) if team else None)
-        require_admin_role(membership, "add alert rules")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rule = api_services.alert_rule_create(team=membership.team, fields=serializer.validated_data)
+        fields = dict(serializer.validated_data)
+        membership = team_membership(user=request.user, team=fields.pop("team", None))
+        require_admin_role(membership, "add alert rules")
+        rule = api_services.alert_rule_create(team=membership.team, fields=fields)
         return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 

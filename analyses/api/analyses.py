@@ -18,6 +18,7 @@ from analyses import reports, selectors, services
 from analyses.api import selectors as api_selectors
 from analyses.api.access import membership_for, require_upload_role, team_membership
 from analyses.api.errors import ApiError, NotReady
+from analyses.api.fields import QueryDateField
 from analyses.api.filters import ResultFilterSerializer, filtered_numbers
 from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
 from analyses.api.throttling import ApiUploadThrottle, ApiUserThrottle
@@ -126,17 +127,13 @@ class AnalysisListApi(APIView):
 
     class FilterSerializer(PageQuerySerializer):
         team = serializers.CharField(
-            required=False, max_length=100, help_text="Team slug or id; default all."
+            required=False, allow_blank=True, max_length=100, help_text="Team slug or id; default all."
         )
-        status = serializers.ChoiceField(choices=Status.choices, required=False)
-        created_from = serializers.DateField(
-            required=False, help_text="Created on or after (YYYY-MM-DD, UTC)."
-        )
-        created_to = serializers.DateField(
-            required=False, help_text="Created on or before (YYYY-MM-DD, UTC)."
-        )
+        status = serializers.ChoiceField(choices=Status.choices, required=False, allow_blank=True)
+        created_from = QueryDateField(required=False, help_text="Created on or after (YYYY-MM-DD, UTC).")
+        created_to = QueryDateField(required=False, help_text="Created on or before (YYYY-MM-DD, UTC).")
         q = serializers.CharField(
-            required=False, max_length=200, help_text="Text in the name or a file name."
+            required=False, allow_blank=True, max_length=200, help_text="Text in the name or a file name."
         )
 
     class OutputSerializer(AnalysisSummarySerializer):
@@ -178,11 +175,14 @@ class AnalysisCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         files = serializers.ListField(
             child=serializers.FileField(allow_empty_file=True, use_url=False),
-            allow_empty=False,
+            min_length=1,
             help_text="The log files (CSV, syslog, log4j, Apache/Nginx, JSON lines, or .gz of any).",
         )
         team = serializers.CharField(
-            required=False, max_length=100, help_text="Team slug or id; default your first team."
+            required=False,
+            allow_blank=True,
+            max_length=100,
+            help_text="Team slug or id; default your first team.",
         )
         name = serializers.CharField(required=False, allow_blank=True, max_length=200)
         format = serializers.ChoiceField(
@@ -190,7 +190,6 @@ class AnalysisCreateApi(APIView):
         )
         assume_year = serializers.IntegerField(
             required=False,
-            allow_null=True,
             min_value=1970,
             max_value=2100,
             help_text="Year for year-less timestamps (syslog).",
@@ -217,11 +216,11 @@ class AnalysisCreateApi(APIView):
                 message=" ".join(p.message for p in problems),
                 details={"files": [{"name": p.name, "message": p.message} for p in problems]},
             )
-        membership = team_membership(user=request.user, team=str(data.get("team") or ""))
-        require_upload_role(membership, "upload")
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         valid = serializer.validated_data
+        membership = team_membership(user=request.user, team=valid.get("team"))
+        require_upload_role(membership, "upload")
         options = {"format": valid.get("format") or "", "assume_year": valid.get("assume_year")}
         analysis = services.analysis_create(
             team=membership.team,

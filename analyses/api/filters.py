@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analyses import dashboard
@@ -23,27 +25,32 @@ MOMENT_HELP = (
 )
 
 
-def _moment(value: str, name: str) -> str:
-    if not value:
-        return value
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+@extend_schema_field(OpenApiTypes.DATETIME)
+class MomentField(serializers.CharField):
+    """A moment as the page's filter reads it, normalised so the page's parser cannot fail on it."""
+
+    default_error_messages = {"invalid": "{value!r} is not a date and time like 2024-03-01T14:00."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).strip()
+        if not value:
+            return ""
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail("invalid", value=value[:40])
         if parsed.tzinfo is not None:
-            parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise serializers.ValidationError(
-            f"{name} {value!r} is not a date and time like 2024-03-01T14:00."
-        ) from None
-    return value
+            try:
+                parsed = parsed.astimezone(UTC)
+            except OverflowError:
+                # Within a day of year 1 or 9999 with an offset: the limit itself.
+                parsed = (datetime.min if parsed.year < 5000 else datetime.max).replace(tzinfo=UTC)
+        return parsed.isoformat()
 
 
 class ResultFilterSerializer(serializers.Serializer):
-    start = serializers.CharField(
-        required=False, allow_blank=True, max_length=40, help_text=f"From. {MOMENT_HELP}"
-    )
-    end = serializers.CharField(
-        required=False, allow_blank=True, max_length=40, help_text=f"To. {MOMENT_HELP}"
-    )
+    start = MomentField(required=False, allow_blank=True, max_length=64, help_text=f"From. {MOMENT_HELP}")
+    end = MomentField(required=False, allow_blank=True, max_length=64, help_text=f"To. {MOMENT_HELP}")
     levels = serializers.ListField(
         child=serializers.ChoiceField(choices=LEVELS),
         required=False,
@@ -55,12 +62,6 @@ class ResultFilterSerializer(serializers.Serializer):
         max_length=200,
         help_text=f"Repeat for several; {dashboard.NO_SERVICE} means rows without a service.",
     )
-
-    def validate_start(self, value: str) -> str:
-        return _moment(value, "start")
-
-    def validate_end(self, value: str) -> str:
-        return _moment(value, "end")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Blank values are "no filter", as on the page.

@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analyses.api.fields import QueryIntegerField
+
 MAX_PAGE_SIZE = 200
 
 
@@ -21,8 +23,8 @@ class Pagination(PageNumberPagination):
 class PageQuerySerializer(serializers.Serializer):
     """Validates the pagination query parameters (DRF would otherwise ignore bad values)."""
 
-    page = serializers.IntegerField(required=False, min_value=1, help_text="1-based page number.")
-    page_size = serializers.IntegerField(
+    page = QueryIntegerField(required=False, min_value=1, help_text="1-based page number.")
+    page_size = QueryIntegerField(
         required=False, min_value=1, max_value=MAX_PAGE_SIZE, help_text="Items per page (default 50)."
     )
 

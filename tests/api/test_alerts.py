@@ -118,6 +118,9 @@ def test_an_admin_creates_a_rule(api, alice, team_a):
         ({"kind": "error_count", "threshold": -1}, "threshold", "greater than or equal to 0"),
         ({"kind": "error_count", "threshold": "NaN"}, "threshold", "valid number"),
         ({"kind": "error_count", "threshold": True}, "threshold", "valid number"),
+        ({"kind": "error_count", "threshold": "5"}, "threshold", "valid number"),
+        ({"kind": "error_count", "threshold": 1, "enabled": 0}, "enabled", "valid boolean"),
+        ({"kind": "error_count", "threshold": 1, "team": ["team-a"]}, "team", "slug or an id"),
         (
             {"kind": "error_count", "threshold": 1, "emails": ["not-an-address"]},
             "emails",
