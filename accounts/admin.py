@@ -16,6 +16,14 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Teams made here start with the default alert rules, like any other.
+            from analyses.alerting import alert_rules_create_defaults
+
+            alert_rules_create_defaults(team=obj)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):

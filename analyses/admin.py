@@ -1,9 +1,13 @@
 from django.contrib import admin
 
 from analyses.models import (
+    Alert,
+    AlertRule,
     Analysis,
     AnalysisFile,
     AnalysisResult,
+    Delivery,
+    DeliveryAttempt,
     RollupErrorType,
     RollupIp,
     RollupService,
@@ -83,3 +87,63 @@ class RollupErrorTypeAdmin(admin.ModelAdmin):
 class RollupIpAdmin(admin.ModelAdmin):
     list_display = ["analysis", "hour", "level", "service", "ip", "count"]
     list_filter = ["level"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["id", "team", "kind", "threshold", "min_rows", "severity", "enabled", "cooldown_minutes"]
+    list_editable = ["threshold", "min_rows", "severity", "enabled", "cooldown_minutes"]
+    list_filter = ["team", "kind", "severity", "enabled"]
+    search_fields = ["team__name", "emails", "webhook_url"]
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    fields = ["channel", "target", "state", "attempts", "last_error"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "team",
+        "kind",
+        "severity",
+        "value",
+        "threshold",
+        "notified",
+        "acknowledged_at",
+    ]
+    list_filter = ["team", "kind", "severity", "notified"]
+    search_fields = ["message"]
+    readonly_fields = [
+        "team",
+        "rule",
+        "analysis",
+        "kind",
+        "value",
+        "threshold",
+        "severity",
+        "message",
+        "notified",
+    ]
+    inlines = [DeliveryInline]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    fields = ["number", "ok", "status_code", "error", "duration_ms", "at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "alert", "channel", "target", "state", "attempts"]
+    list_filter = ["channel", "state"]
+    inlines = [DeliveryAttemptInline]

@@ -213,3 +213,29 @@ def test_an_unreachable_webhook_is_recorded_not_raised(analysis, team_a):
     result = alerting.delivery_run(delivery_id=alert.deliveries.get().pk, sleep=lambda s: None)
     assert result.state == Delivery.State.FAILED
     assert "Connection refused" in result.last_error or "URLError" in result.last_error
+
+
+def test_rules_are_managed_in_the_admin_with_editable_thresholds(client, team_a):
+    from accounts.services import user_create
+
+    admin = user_create(username="root", password="x" * 12, is_staff=True)
+    client.force_login(admin)
+    page = client.get("/admin/analyses/alertrule/", {"team__id__exact": team_a.pk, "kind": "error_count"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="form-0-threshold"' in html  # list_editable
+    rule = team_a.alert_rules.get(kind="error_count")
+    assert f"/admin/analyses/alertrule/{rule.pk}/change/" in html
+
+
+def test_a_team_created_in_the_admin_gets_the_default_rules(client):
+    from accounts.models import Team
+    from accounts.services import user_create
+
+    client.force_login(user_create(username="root", password="x" * 12, is_staff=True))
+    response = client.post(
+        "/admin/accounts/team/add/",
+        {"name": "Ops", "slug": "ops", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Team.objects.get(slug="ops").alert_rules.count() == 3
