@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 
-.PHONY: install run test lint format check-java browser spark-start spark-stop worker web
+.PHONY: install run test lint format check-java browser load chaos spark-start spark-stop worker web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Load test on loopback (5 minutes, 50 users, 10 x 300 MB uploads); see README.
+load: install check-java
+	$(BIN)/python -m loadtest.run $(LOAD_ARGS)
+
+# The chaos suite alone (it also runs in `make test`).
+chaos: install check-java
+	$(BIN)/python -m pytest -m chaos
 
 # The pieces, one at a time (each in its own terminal):
 spark-start: install check-java

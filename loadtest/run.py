@@ -1,0 +1,361 @@
+"""Load test on loopback, bounded in time (issue: nothing lost, nothing leaked).
+
+    .venv/bin/python -m loadtest.run --users 50 --seconds 300 --uploads 10 --upload-mb 300
+
+It prepares a team, a user and a few analyses (through the real services and a
+real Spark Connect server), starts its own gunicorn, and then:
+
+* browse: N simulated users, each in a loop opening the history page, an analysis
+  page with random filters, and the API results (when the API is there), for the
+  given time. Reports requests, errors, p50/p95/p99 per kind of request.
+* uploads: M parallel uploads of a generated file of the given size through the
+  upload endpoint, streamed from disk; reports every status and the web process
+  tree's resident memory before and at its peak during the uploads.
+
+Results go to stdout and to artifacts/load.json. Needs DATABASE_URL (PostgreSQL
+recommended) and SPARK_CONNECT_URL like the platform itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PASSWORD = "load-test-password-123"
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "logplatform.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+def prepare(analyses: int, rows: int) -> tuple[str, list[int]]:
+    """A team, a user and analysed data; returns the username and analysis ids."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from accounts import services as accounts
+    from accounts.models import Team
+    from analyses import services
+    from tests.logdata import make_events, render_csv
+
+    username = f"load-{uuid.uuid4().hex[:6]}"
+    team = Team.objects.filter(slug="load").first() or accounts.team_create(name="Load", slug="load")
+    accounts.user_create(username=username, password=PASSWORD)
+    accounts.membership_add(team=team, username=username, role="member")
+    ids = []
+    work = BASE_DIR / "artifacts" / "load-data"
+    work.mkdir(parents=True, exist_ok=True)
+    for i in range(analyses):
+        path = work / f"load-{i}.csv"
+        path.write_text(render_csv(make_events(rows, seed=900 + i, span_hours=72)))
+        analysis = services.analysis_create(
+            team=team, user=None, files=[services.LocalFile(path=path, name=path.name)], enqueue=False
+        )
+        assert services.analysis_execute(analysis_id=analysis.pk) == "succeeded"
+        ids.append(analysis.pk)
+    return username, ids
+
+
+def start_web(port: int, workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "logplatform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            "8",
+            "--timeout",
+            "900",
+        ],
+        cwd=BASE_DIR,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if proc.poll() is not None:
+            break
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"gunicorn did not start on port {port} (is the port taken?)")
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children[int(fields[1])].append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+        todo += children.get(pid, [])
+    return total / 1024
+
+
+def signed_in(url: str, username: str) -> requests.Session:
+    s = requests.Session()
+    page = s.get(f"{url}/accounts/login/", timeout=30).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    r = s.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    s.headers["X-CSRFToken"] = s.cookies["csrftoken"]
+    s.headers["Referer"] = f"{url}/analyses/upload/"
+    return s
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def p(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {
+        "n": len(values),
+        "p50_ms": p(0.50),
+        "p95_ms": p(0.95),
+        "p99_ms": p(0.99),
+        "mean_ms": round(statistics.mean(values) * 1000, 1),
+    }
+
+
+def browse(url: str, username: str, ids: list[int], users: int, seconds: float) -> dict:
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    api = requests.get(f"{url}/api/schema/", timeout=10).status_code == 200
+
+    def user(n: int) -> None:
+        rng = random.Random(n)
+        session = signed_in(url, username)
+        while time.monotonic() < stop:
+            analysis = rng.choice(ids)
+            hour = rng.randint(0, 60)
+            requests_ = [
+                ("history", f"{url}/analyses/", {}),
+                ("analysis", f"{url}/analyses/{analysis}/", {}),
+                (
+                    "analysis_filtered",
+                    f"{url}/analyses/{analysis}/",
+                    {
+                        "start": f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00",
+                        "end": f"2024-03-{1 + (hour + 8) // 24:02d}T{(hour + 8) % 24:02d}:59",
+                        "levels": rng.sample(["WARN", "ERROR", "CRITICAL"], 2),
+                    },
+                ),
+            ]
+            if api:
+                requests_.append(
+                    ("api_results", f"{url}/api/v1/analyses/{analysis}/results/", {"levels": "ERROR"})
+                )
+            for kind, target, params in requests_:
+                started = time.monotonic()
+                try:
+                    r = session.get(target, params=params, timeout=60)
+                    ok = r.status_code == 200
+                    detail = f"{kind} {r.status_code}"
+                except requests.RequestException as exc:
+                    ok, detail = False, f"{kind} {type(exc).__name__}"
+                with lock:
+                    latencies[kind].append(time.monotonic() - started)
+                    if not ok:
+                        errors.append(detail)
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "users": users,
+        "seconds": seconds,
+        "requests": sum(len(v) for v in latencies.values()),
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:10],
+        "by_kind": {k: percentiles(v) for k, v in latencies.items()},
+        "all": percentiles([x for v in latencies.values() for x in v]),
+    }
+
+
+class Multipart:
+    """A streaming multipart/form-data body (a file-like object of known length):
+    the file's bytes go from disk to the socket, never all in memory."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.boundary = uuid.uuid4().hex
+        head = (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self.parts = [io.BytesIO(head), path.open("rb"), io.BytesIO(tail)]
+        self.length = len(head) + path.stat().st_size + len(tail)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int = -1) -> bytes:
+        size = 1024 * 1024 if size is None or size < 0 else size
+        while self.parts:
+            chunk = self.parts[0].read(size)
+            if chunk:
+                return chunk
+            self.parts.pop(0).close()
+        return b""
+
+
+def uploads(url: str, username: str, count: int, size_mb: int, web_pid: int) -> dict:
+    path = BASE_DIR / "artifacts" / "load-data" / f"upload-{size_mb}mb.csv"
+    if not path.exists() or path.stat().st_size < size_mb * 1024 * 1024:
+        from tests.logdata import make_events, render_csv
+
+        chunk = render_csv(make_events(20_000, seed=77)).encode()
+        body = chunk.split(b"\n", 1)[1]
+        with path.open("wb") as fh:
+            fh.write(chunk)
+            while fh.tell() < size_mb * 1024 * 1024:
+                fh.write(body)
+    before = tree_rss_mb(web_pid)
+    peak = before
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_mb(web_pid))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    results: list[tuple[int, float]] = []
+
+    def one(n: int) -> None:
+        session = signed_in(url, username)
+        body = Multipart(path, f"big-{n}.csv")
+        started = time.monotonic()
+        r = session.post(
+            f"{url}/analyses/upload/",
+            data=body,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={body.boundary}",
+                "Accept": "application/json",
+            },
+            timeout=3600,
+        )
+        results.append((r.status_code, time.monotonic() - started))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    elapsed = time.monotonic() - started
+    total_mb = count * path.stat().st_size / 1024**2
+    return {
+        "uploads": count,
+        "size_mb": round(path.stat().st_size / 1024**2, 1),
+        "statuses": sorted(s for s, _ in results),
+        "seconds": round(elapsed, 1),
+        "throughput_mb_s": round(total_mb / elapsed, 1),
+        "web_rss_before_mb": round(before, 1),
+        "web_rss_peak_mb": round(peak, 1),
+        "web_rss_growth_mb": round(peak - before, 1),
+    }
+
+
+def cleanup_uploads(keep: list[int]) -> None:
+    """Delete the analyses the upload run created, with their (large) files."""
+    from analyses import services
+    from analyses.models import Analysis
+
+    for analysis in Analysis.objects.filter(team__slug="load").exclude(pk__in=keep):
+        services.analysis_delete(analysis=analysis)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--analyses", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--uploads", type=int, default=10)
+    parser.add_argument("--upload-mb", type=int, default=300)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    django_setup()
+    username, ids = prepare(args.analyses, args.rows)
+    web = start_web(args.port, args.web_workers)
+    url = f"http://127.0.0.1:{args.port}"
+    report: dict = {"cores": os.cpu_count(), "analyses": ids}
+    try:
+        report["browse"] = browse(url, username, ids, args.users, args.seconds)
+        print(json.dumps(report["browse"], indent=2), flush=True)
+        if args.uploads:
+            report["uploads"] = uploads(url, username, args.uploads, args.upload_mb, web.pid)
+            print(json.dumps(report["uploads"], indent=2), flush=True)
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
+        cleanup_uploads(ids)
+    out = BASE_DIR / "artifacts" / "load.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
