@@ -37,7 +37,7 @@ from pathlib import Path
 import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PASSWORD = "load-test-password-123"
+PASSWORD = "load-test-password-123"  # noqa: S105 - a throwaway user on a test database
 
 
 def django_setup() -> None:
