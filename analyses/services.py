@@ -293,8 +293,8 @@ def analysis_execute(*, analysis_id: int) -> str:
         analysis = Analysis.objects.select_related("team").get(pk=analysis_id)
         files = list(analysis.files.all())
         faults.maybe_crash(analysis)
-        # A retry waits a while for a Spark server that is coming back.
-        spark = engine_config.spark_session(wait=claim.attempt > 1)
+        # A Spark server that is restarting gets `spark.reconnect_wait_seconds` to come back.
+        spark = engine_config.spark_session(wait=True)
         tag = engine_config.spark_tag(analysis_id)
         if claim.attempt > 1 and claim.previous_session_id and claim.previous_session_id != spark.session_id:
             # A dead worker's query may still run on the server: stop it first.

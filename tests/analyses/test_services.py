@@ -92,6 +92,10 @@ def test_the_reaper_leaves_live_leases_alone(analysis):
 def test_spark_down_fails_the_analysis_with_a_clear_message(analysis, settings):
     port = free_port()
     settings.SPARK_CONNECT_URL = f"sc://127.0.0.1:{port}"
+    settings.LOGPLATFORM = {
+        **settings.LOGPLATFORM,
+        "spark": {**settings.LOGPLATFORM["spark"], "reconnect_wait_seconds": 1},
+    }
     assert services.analysis_execute(analysis_id=analysis.pk) == "failed"
     analysis.refresh_from_db()
     assert analysis.status == Status.FAILED
