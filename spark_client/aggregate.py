@@ -1,13 +1,23 @@
 """Every aggregate of an analysis in one Spark query over one read of the input.
 
-One `GROUPING SETS` aggregation computes all the group counts at once; a linear
-chain of window functions on those (already small) groups ranks and caps the
-high-cardinality keys; a last aggregation folds capped keys into "(other)". The
-plan is deliberately linear: a branch (union or self-join of the aggregate)
-would let the optimizer push each branch's filter below the aggregate and scan
-the input once per branch.
+The normalised rows are read once. Each row is copied into the *sets* it belongs
+to (an `explode` over a constant array of set ids, chosen per row: every row
+feeds the file/service set and the IP set, error rows also feed the four error
+sets, unparsed rows the sample set), and one hash aggregation counts every set
+at once. This is a grouping-sets query that only emits the copies that can hold
+a value: Spark's own GROUPING SETS would emit all eight sets for every row,
+three times the rows for the aggregation to hash.
 
-Only the final, bounded result rows leave Spark (as Arrow).
+The grouped rows are small next to the input, except the distinct error
+messages and the (hour, level, service, IP) rollup. A linear chain of window
+functions then ranks and caps the high-cardinality keys; the first window drops
+every message outside the top N, so the later ones see only the rollups. A last
+aggregation folds capped keys into "(other)" and splits the file/service rows
+into the per-file summary and the service rollup.
+
+The plan is deliberately linear: a branch (union or self-join of the aggregate)
+would let the optimizer push each branch's filter below the aggregate and scan
+the input once per branch. Only the final, bounded rows leave Spark (as Arrow).
 """
 
 from __future__ import annotations
@@ -15,36 +25,19 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from spark_client.normalize import MESSAGE_KEY_CHARS
 from spark_client.types import EngineOptions
 
 OTHER = "(other)"
 
-# Grouping columns; the order fixes the bits of grouping_id().
-KEYS = (
-    "file_id",
-    "status",
-    "level",
-    "has_ts",
-    "hour",
-    "service",
-    "error_type",
-    "ip_err",
-    "ip",
-    "err_msg",
-    "err_minute",
-    "sample",
-)
+# Ids of the result row groups decoded by spark_client.results.
+GID = {"file": 0, "svc": 1, "et": 2, "ipe": 3, "ip": 4, "msg": 5, "min": 6, "sample": 7}
 
-SETS: dict[str, tuple[str, ...]] = {
-    "file": ("file_id", "status", "level", "has_ts"),  # summary and per-file counts
-    "svc": ("hour", "level", "service"),  # rollup 1: every row
-    "et": ("hour", "level", "service", "error_type"),  # rollup 2: error rows
-    "ipe": ("hour", "level", "service", "ip_err"),  # rollup 3: error rows with an IP
-    "ip": ("ip",),  # distinct IPs over every row
-    "msg": ("err_msg",),  # top error messages
-    "min": ("err_minute",),  # error trends, re-bucketed below
-    "sample": ("file_id", "sample"),  # unparsed line samples
-}
+# Sets counted by the one aggregation. FS (file_id, status, level, has_ts, hour,
+# service) serves both the per-file summary and the service rollup; the others
+# keep their result group's id.
+FS = 8
+IP, ET, IPE, MSG, MINUTE, SAMPLE = GID["ip"], GID["et"], GID["ipe"], GID["msg"], GID["min"], GID["sample"]
 
 # Bucket sizes for error_trends, smallest first.
 BUCKET_LADDER = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800, 2592000)
@@ -52,32 +45,59 @@ BUCKET_LADDER = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604
 ISO_SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
 
 
-def grouping_id(keys_in_set: tuple[str, ...]) -> int:
-    """Spark sets a bit for each grouping column *absent* from the set, first column highest."""
-    n = len(KEYS)
-    return sum(1 << (n - 1 - i) for i, key in enumerate(KEYS) if key not in keys_in_set)
+def _sets(norm: DataFrame) -> DataFrame:
+    """One row per (input row, set it belongs to), with the set's keys in generic columns.
 
-
-GID = {name: grouping_id(cols) for name, cols in SETS.items()}
-
-
-def _base(norm: DataFrame) -> DataFrame:
+    Generic columns keep the aggregation key narrow: `t` is the hour (or the error
+    minute for MINUTE), `key` the set's own key (IP, error type, message or sample).
+    """
+    status = F.col("status")
     is_error = F.col("is_error")
-    return norm.filter(F.col("status") != "blank").select(
+    # Blank lines belong to no set. (An empty array rather than a filter: a filter
+    # on the status would be pushed below the parse and run its regexes twice.)
+    sid_list = (
+        F.when(status == "blank", F.array().cast("array<int>"))
+        .when(status == "unparsed", F.array(F.lit(FS), F.lit(SAMPLE)))
+        .when(is_error, F.array(*[F.lit(s) for s in (FS, IP, ET, IPE, MSG, MINUTE)]))
+        .otherwise(F.array(F.lit(FS), F.lit(IP)))
+    )
+    rows = norm.select(
         "file_id",
         "status",
         "level",
-        F.col("ts").isNotNull().alias("has_ts"),
-        F.date_trunc("hour", "ts").alias("hour"),
-        "service",
-        "error_type",
-        F.when(is_error, F.col("ip")).alias("ip_err"),
-        "ip",
-        F.when(is_error, F.substring(F.col("message"), 1, 1000)).alias("err_msg"),
-        F.when(is_error, F.date_trunc("minute", "ts")).alias("err_minute"),
-        "sample",
         "ts",
+        "service",
+        "ip",
+        "error_type",
+        F.substring(F.col("message"), 1, MESSAGE_KEY_CHARS).alias("message"),
+        "sample",
+        F.explode(sid_list).alias("sid"),
     )
+    sid = F.col("sid")
+    rollup = sid.isin(FS, ET, IPE)
+    key = (
+        F.when(sid.isin(IP, IPE), F.col("ip"))
+        .when(sid == ET, F.col("error_type"))
+        .when(sid == MSG, F.col("message"))
+        .when(sid == SAMPLE, F.col("sample"))
+    )
+    t = F.when(rollup, F.date_trunc("hour", "ts")).when(sid == MINUTE, F.date_trunc("minute", "ts"))
+    keyed = rows.select(
+        sid,
+        F.when(sid.isin(FS, SAMPLE), F.col("file_id")).alias("file_id"),
+        F.when(sid == FS, F.col("status")).alias("status"),
+        F.when(rollup, F.col("level")).alias("level"),
+        F.when(sid == FS, F.col("ts").isNotNull()).alias("has_ts"),
+        t.alias("t"),
+        F.when(rollup, F.col("service")).alias("service"),
+        key.alias("key"),
+        F.when(sid == FS, F.col("ts")).alias("ts"),
+    )
+    # A set with no value for its key holds nothing (no IP, no timestamp).
+    keyless = (sid.isin(IP, ET, IPE, MSG, SAMPLE) & F.col("key").isNull()) | (
+        (sid == MINUTE) & F.col("t").isNull()
+    )
+    return keyed.filter(~keyless)
 
 
 def _bucket_seconds(span_seconds: Column, max_buckets: int) -> Column:
@@ -92,140 +112,124 @@ def _capped(value: Column, rank: Column, cap: int) -> Column:
     return F.when(value.isNull(), None).when(rank <= cap, value).otherwise(F.lit(OTHER))
 
 
+def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
+    """Ranks and caps over the grouped rows with one shuffle and as few sorts as possible.
+
+    Every window is partitioned by `g` (rollup sets or not) plus its own keys, and the
+    first one by `g` alone: hash partitioning on `g` then satisfies them all, so the
+    whole chain (and the final aggregation, which groups by `g` too) runs in the
+    tasks of one stage, rollups and messages in parallel.
+    """
+    sid = F.col("sid")
+    cnt = F.col("cnt")
+    key = F.col("key")
+    rollup = sid.isin(FS, ET, IPE)
+    is_error_level = F.col("level").isin(list(options.error_levels))
+
+    # 1. Per partition of g: the distinct IP count and the span of error minutes.
+    by_g = Window.partitionBy("g")
+    # 2. Within each set (and file, for samples): the message and sample ranks; then
+    # every message and sample that cannot reach a result is dropped.
+    ordered = Window.partitionBy("g", "sid", "file_id").orderBy(F.desc("cnt"), F.asc("key"))
+    # Window columns of one spec go in one select: Spark then runs them in one
+    # Window operator (a chain of withColumn gives one operator, and a pass over
+    # the rows, each).
+    grouped = agg.withColumn("g", rollup)
+    first = grouped.select(
+        "*",
+        F.sum(F.when(sid == IP, 1)).over(by_g).alias("ip_count"),
+        F.min(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("min_minute"),
+        F.max(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("max_minute"),
+    ).select("*", F.row_number().over(ordered).alias("rn"))
+    reachable = (
+        rollup
+        | (sid == MINUTE)
+        | ((sid == MSG) & (F.col("rn") <= options.top_n))
+        | ((sid == SAMPLE) & (F.col("rn") <= options.unparsed_samples_per_file))
+        | ((sid == IP) & (F.col("rn") == 1))
+    )
+    kept = first.filter(reachable)
+
+    # 3. Totals per service (from FS rows: errors, then all rows) and per error type
+    # or IP (from ET / IPE rows), on every rollup row.
+    per_service = Window.partitionBy("g", "service")
+    per_key = Window.partitionBy("g", "sid", "key")
+    totals = kept.select(
+        "*",
+        F.sum(F.when((sid == FS) & is_error_level, cnt)).over(per_service).alias("svc_err"),
+        F.sum(F.when(sid == FS, cnt)).over(per_service).alias("svc_all"),
+    ).select("*", F.sum(cnt).over(per_key).alias("key_total"))
+    # 4. Ranks. Services are ranked by their errors, then by all their rows, so the
+    # top of errors_per_service is exact and the same cap applies to all rollups.
+    service_order = Window.partitionBy("g").orderBy(
+        F.col("service").isNull(),
+        F.desc_nulls_last("svc_err"),
+        F.desc_nulls_last("svc_all"),
+        F.col("service"),
+    )
+    key_order = Window.partitionBy("g", "sid").orderBy(key.isNull(), F.desc_nulls_last("key_total"), key)
+    return totals.select("*", F.dense_rank().over(service_order).alias("svc_rank")).select(
+        "*", F.dense_rank().over(key_order).alias("key_rank")
+    )
+
+
 def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     """The single query of an analysis. Its rows are decoded by `results.assemble`."""
-    base = _base(norm)
-    agg = base.groupingSets([list(cols) for cols in SETS.values()], *KEYS).agg(
-        F.count(F.lit(1)).alias("cnt"),
-        F.min("ts").alias("min_ts"),
-        F.max("ts").alias("max_ts"),
-        F.grouping_id().alias("gid"),
+    agg = (
+        _sets(norm)
+        .groupBy("sid", "file_id", "status", "level", "has_ts", "t", "service", "key")
+        .agg(
+            F.count(F.lit(1)).alias("cnt"),
+            F.min("ts").alias("min_ts"),
+            F.max("ts").alias("max_ts"),
+        )
     )
+    ranked = _ranked(agg, options)
 
+    sid = F.col("sid")
+    # FS rows become two result rows: one of the per-file summary, one of the
+    # service rollup (rows without a level, i.e. unparsed lines, only the first).
+    gid_list = (
+        F.when((sid == FS) & F.col("level").isNotNull(), F.array(F.lit(GID["file"]), F.lit(GID["svc"])))
+        .when(sid == FS, F.array(F.lit(GID["file"])))
+        .otherwise(F.array(sid))
+    )
+    rows = ranked.withColumn("gid", F.explode(gid_list))
     gid = F.col("gid")
-    is_error_level = F.col("level").isin(list(options.error_levels))
-    rollup_gids = [GID["svc"], GID["et"], GID["ipe"]]
-    in_rollup = gid.isin(rollup_gids)
-    # Rows of the three rollups share a window partition; every other set gets its own.
-    grp = F.when(in_rollup, F.lit(-1)).otherwise(gid)
-    by_grp = Window.partitionBy("grp")
-
-    # Every window below is partitioned by grp (or grp plus a column), and the final
-    # groupBy includes grp: one shuffle serves them all. The first window fixes it.
-    ranked = (
-        agg.withColumn("grp", grp)
-        .withColumn("min_minute", F.min("err_minute").over(by_grp))
-        .withColumn("max_minute", F.max("err_minute").over(by_grp))
-        # Services are ranked by their errors, then by all their rows, so the top
-        # of errors_per_service is exact and the same cap applies to all rollups.
-        .withColumn(
-            "svc_err",
-            F.sum(F.when((gid == GID["svc"]) & is_error_level, F.col("cnt"))).over(
-                Window.partitionBy("grp", "service")
-            ),
-        )
-        .withColumn(
-            "svc_all",
-            F.sum(F.when(gid == GID["svc"], F.col("cnt"))).over(Window.partitionBy("grp", "service")),
-        )
-        .withColumn(
-            "et_total",
-            F.sum(F.when(gid == GID["et"], F.col("cnt"))).over(Window.partitionBy("grp", "error_type")),
-        )
-        .withColumn(
-            "ipe_total",
-            F.sum(F.when(gid == GID["ipe"], F.col("cnt"))).over(Window.partitionBy("grp", "ip_err")),
-        )
-        .withColumn(
-            "svc_rank",
-            F.dense_rank().over(
-                Window.partitionBy("grp").orderBy(
-                    F.col("service").isNull(),
-                    F.desc_nulls_last("svc_err"),
-                    F.desc_nulls_last("svc_all"),
-                    F.col("service"),
-                )
-            ),
-        )
-        .withColumn(
-            "et_rank",
-            F.dense_rank().over(
-                Window.partitionBy("grp").orderBy(
-                    F.col("error_type").isNull(), F.desc_nulls_last("et_total"), F.col("error_type")
-                )
-            ),
-        )
-        .withColumn(
-            "ipe_rank",
-            F.dense_rank().over(
-                Window.partitionBy("grp").orderBy(
-                    F.col("ip_err").isNull(), F.desc_nulls_last("ipe_total"), F.col("ip_err")
-                )
-            ),
-        )
-        .withColumn(
-            "msg_rank",
-            F.row_number().over(
-                Window.partitionBy("grp").orderBy(F.col("err_msg").isNull(), F.desc("cnt"), F.col("err_msg"))
-            ),
-        )
-        .withColumn(
-            "sample_rank",
-            F.row_number().over(
-                Window.partitionBy("grp", "file_id").orderBy(
-                    F.col("sample").isNull(), F.desc("cnt"), F.col("sample")
-                )
-            ),
-        )
-    )
-
-    span = F.unix_seconds(F.col("max_minute")) - F.unix_seconds(F.col("min_minute"))
-    bucket = _bucket_seconds(span, options.trend_max_buckets)
-    bucket_start = F.timestamp_seconds(F.floor(F.unix_seconds(F.col("err_minute")) / bucket) * bucket)
-
-    keep = (
-        (gid == GID["file"])
-        | (
-            in_rollup
-            & F.col("level").isNotNull()
-            & ((gid != GID["et"]) | F.col("error_type").isNotNull())
-            & ((gid != GID["ipe"]) | F.col("ip_err").isNotNull())
-        )
-        | (gid == GID["ip"])
-        | ((gid == GID["msg"]) & F.col("err_msg").isNotNull() & (F.col("msg_rank") <= options.top_n))
-        | ((gid == GID["min"]) & F.col("err_minute").isNotNull())
-        | (
-            (gid == GID["sample"])
-            & F.col("sample").isNotNull()
-            & (F.col("sample_rank") <= options.unparsed_samples_per_file)
-        )
-    )
     cap = options.rollup_cap
     is_min = gid == GID["min"]
-    capped = ranked.filter(keep).select(
-        "grp",
+    in_rollup = gid.isin(GID["svc"], GID["et"], GID["ipe"])
+    is_file = gid == GID["file"]
+    span = F.unix_seconds(F.col("max_minute")) - F.unix_seconds(F.col("min_minute"))
+    bucket = _bucket_seconds(span, options.trend_max_buckets)
+    minute = F.col("t")
+    bucket_start = F.timestamp_seconds(F.floor(F.unix_seconds(minute) / bucket) * bucket)
+    service = _capped(F.col("service"), F.col("svc_rank"), cap)
+    capped_key = _capped(F.col("key"), F.col("key_rank"), cap)
+    capped = rows.select(
+        "g",
         "gid",
-        "file_id",
-        "status",
-        "level",
-        "has_ts",
-        "hour",
-        _capped(F.col("service"), F.col("svc_rank"), cap).alias("service"),
-        _capped(F.col("error_type"), F.col("et_rank"), cap).alias("error_type"),
-        _capped(F.col("ip_err"), F.col("ipe_rank"), cap).alias("ip_err"),
-        "err_msg",
+        F.when(is_file | (gid == GID["sample"]), F.col("file_id")).alias("file_id"),
+        F.when(is_file, F.col("status")).alias("status"),
+        F.when(is_file | in_rollup, F.col("level")).alias("level"),
+        F.when(is_file, F.col("has_ts")).alias("has_ts"),
+        F.when(in_rollup, F.col("t")).alias("hour"),
+        F.when(in_rollup, service).alias("service"),
+        F.when(gid == GID["et"], capped_key).alias("error_type"),
+        F.when(gid == GID["ipe"], capped_key).alias("ip_err"),
+        F.when(gid == GID["msg"], F.col("key")).alias("err_msg"),
         F.when(is_min, bucket_start).alias("bucket_start"),
         F.when(is_min, bucket).alias("bucket_seconds"),
-        "sample",
+        F.when(gid == GID["sample"], F.col("key")).alias("sample"),
         "cnt",
-        "min_ts",
-        "max_ts",
+        F.when(is_file, F.col("min_ts")).alias("min_ts"),
+        F.when(is_file, F.col("max_ts")).alias("max_ts"),
         F.when((gid == GID["svc"]) & F.col("service").isNotNull(), F.col("svc_rank")).alias("svc_rank"),
-        F.when((gid == GID["et"]) & F.col("error_type").isNotNull(), F.col("et_rank")).alias("et_rank"),
-        F.when((gid == GID["ip"]) & F.col("ip").isNotNull(), F.lit(1)).alias("ip_group"),
+        F.when((gid == GID["et"]) & F.col("key").isNotNull(), F.col("key_rank")).alias("et_rank"),
+        F.when(gid == GID["ip"], F.col("ip_count")).alias("ip_count"),
     )
     group_cols = [
-        "grp",
+        "g",
         "gid",
         "file_id",
         "status",
@@ -246,7 +250,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         F.max("max_ts").alias("max_ts"),
         F.max("svc_rank").alias("distinct_services"),
         F.max("et_rank").alias("distinct_error_types"),
-        F.sum("ip_group").alias("distinct_ips"),
+        F.max("ip_count").alias("distinct_ips"),
     )
     return final.select(
         "gid",

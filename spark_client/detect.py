@@ -54,6 +54,8 @@ class Detected:
     csv: CsvLayout | None = None
     json: JsonLayout | None = None
     has_quoted_newlines: bool = False
+    # True when the whole file (not just its head) was checked for quoted newlines.
+    newlines_scanned: bool = False
 
 
 def supported_formats_text() -> str:
@@ -271,8 +273,13 @@ def detect(
     override: str | None,
     max_uncompressed_bytes: int,
     max_compression_ratio: int,
+    scan_csv_max_bytes: int = 0,
 ) -> Detected:
-    """Decide how to read one file, or raise InputFileError saying what is wrong."""
+    """Decide how to read one file, or raise InputFileError saying what is wrong.
+
+    A plain CSV file up to `scan_csv_max_bytes` is scanned whole for quoted
+    newlines, so Spark can split it across cores when it has none.
+    """
     size = path.stat().st_size
     if size == 0:
         raise InputFileError("the file is empty; upload a file with log lines in it")
@@ -318,12 +325,17 @@ def detect(
             if len(lines) < 2 and not _has_second_record(path, compressed, layout.delimiter):
                 raise InputFileError("the CSV file has a header but no rows")
             fmt = "loghub_csv" if layout.event_template is not None else "csv"
+            quoted = _quoted_newline(head, layout.delimiter)
+            scan = not quoted and not compressed and size <= scan_csv_max_bytes
+            if scan:
+                quoted = csv_has_quoted_newline(path, layout.delimiter, len(layout.header))
             return Detected(
                 format=fmt,
                 compressed=compressed,
                 size=size,
                 csv=layout,
-                has_quoted_newlines=_quoted_newline(head, layout.delimiter),
+                has_quoted_newlines=quoted,
+                newlines_scanned=scan,
             )
 
     if override in (None, "jsonl") and first.lstrip().startswith("{"):
@@ -369,7 +381,9 @@ def detect(
 def _header_like(fields: list[str]) -> bool:
     """Column names are short words, not sentences and not data."""
     names = [f.strip() for f in fields]
-    return all(0 < len(n) <= 40 and n.count(" ") <= 2 and not any(ch.isdigit() for ch in n[:1]) for n in names)
+    return all(
+        0 < len(n) <= 40 and n.count(" ") <= 2 and not any(ch.isdigit() for ch in n[:1]) for n in names
+    )
 
 
 def _json_keys(line: str) -> list[str]:
@@ -404,3 +418,49 @@ def _quoted_newline(head: bytes, delimiter: str) -> bool:
     except csv.Error:
         return True
     return False
+
+
+def csv_has_quoted_newline(path: Path, delimiter: str, width: int) -> bool:
+    """Whether any CSV value holds a line break, reading the whole file in blocks.
+
+    A file without a quote character cannot have one (a memory-mapped search, at
+    disk speed); otherwise Arrow's streaming CSV reader parses it with quoted
+    newlines allowed, in bounded memory. Anything it cannot parse counts as
+    "maybe", which keeps the multi-line reader: slower, never wrong.
+    """
+    import mmap
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data.find(b'"') < 0:
+            return False
+    broken: list[bool] = []
+
+    def ragged(row) -> str:  # noqa: ANN001 - pyarrow's InvalidRow
+        broken.append("\n" in row.text or "\r" in row.text)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=8 << 20, column_names=names, skip_rows=1),
+            parse_options=pcsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged
+            ),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary())),
+        )
+        with reader:
+            for batch in reader:
+                for column in batch.columns:
+                    # The values of a column, back to back (validity aside): a line
+                    # break anywhere in them is a quoted one.
+                    data = np.frombuffer(column.buffers()[2] or b"", dtype=np.uint8)
+                    if np.any((data == 10) | (data == 13)):
+                        return True
+    except (pa.ArrowException, OSError):
+        return True
+    return any(broken)

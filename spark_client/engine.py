@@ -105,6 +105,7 @@ def detect_files(
                 override=f.format or options.format,
                 max_uncompressed_bytes=options.max_uncompressed_bytes,
                 max_compression_ratio=options.max_compression_ratio,
+                scan_csv_max_bytes=options.csv_multiline_max_bytes,
             )
             if det.compressed and not f.path.endswith(".gz"):
                 raise InputFileError("gzip content must be stored with a .gz name for Spark to decompress it")

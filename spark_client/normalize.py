@@ -11,6 +11,8 @@ keyword inference, error levels. Only Spark expressions, no Python UDFs.
 
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -80,8 +82,60 @@ def _with_year(col: Column, year: int, fmt: str) -> Column:
 
 
 def parse_timestamp(ts_raw: Column, kind: str, assume_year: int) -> Column:
-    """A timestamp column from text, by the form the format promises."""
-    s = _clean(ts_raw)
+    """A timestamp column from text, by the form the format promises.
+
+    Most rows of a file share one well-formed stamp, so a cheap direct parse of the
+    raw text runs first and the full rules (regex clean-up, a ladder of patterns)
+    only see the rows it cannot read. Every fast path is built so that whenever it
+    returns a value, the full rules would return the same value.
+    """
+    full = _parse_cleaned(_clean(ts_raw), kind, assume_year)
+    fast = _parse_direct(ts_raw, kind, assume_year)
+    return full if fast is None else F.coalesce(fast, full)
+
+
+def _char_at(col: Column, pos: int) -> Column:
+    return F.substring(col, pos, 1)
+
+
+def _iso_direct(raw: Column) -> Column:
+    """ISO-8601 read by a plain cast, plus the log4j `,SSS` fraction swapped for `.SSS`.
+
+    Guards keep it to what `_iso(_clean(raw))` reads identically: a '-' in the fifth
+    place (never an epoch number, which the full rules try first), no doubled blanks
+    (which `_clean` would collapse), and for the comma form the exact digit layout
+    COMMA_FRACTION requires (fixed separators, a digit after the comma).
+    """
+    dated = (_char_at(raw, 5) == "-") & ~raw.contains("  ")
+    comma = (
+        (_char_at(raw, 20) == ",")
+        & (_char_at(raw, 8) == "-")
+        & _char_at(raw, 11).isin(" ", "T")
+        & (_char_at(raw, 14) == ":")
+        & (_char_at(raw, 17) == ":")
+        & _char_at(raw, 21).between("0", "9")
+    )
+    text = F.when(comma, F.overlay(raw, F.lit("."), 20, 1)).otherwise(raw)
+    return F.when(dated, text.try_cast("timestamp"))
+
+
+def _parse_direct(raw: Column, kind: str, assume_year: int) -> Column | None:
+    # A strict pattern only reads text without brackets, doubled or outer blanks,
+    # which is exactly the text `_clean` leaves unchanged.
+    if kind in ("any", "iso"):
+        return _iso_direct(raw)
+    if kind == "syslog":
+        return _with_year(raw, assume_year, "yyyy MMM d HH:mm:ss")
+    if kind == "yy/MM/dd":
+        return F.try_to_timestamp(raw, F.lit("yy/MM/dd HH:mm:ss"))
+    if kind == "yyyy/MM/dd":
+        return F.try_to_timestamp(raw, F.lit("yyyy/MM/dd HH:mm:ss"))
+    if kind == "access":
+        return F.try_to_timestamp(raw, F.lit("dd/MMM/yyyy:HH:mm:ss Z"))
+    return None
+
+
+def _parse_cleaned(s: Column, kind: str, assume_year: int) -> Column:
     if kind == "syslog":
         return _with_year(s, assume_year, "yyyy MMM d HH:mm:ss")
     if kind == "iso":
@@ -114,6 +168,24 @@ def parse_any_timestamp(s: Column, assume_year: int) -> Column:
         *[_with_year(no_weekday, assume_year, p) for p in YEARLESS_PATTERNS],
     ]
     return F.coalesce(*candidates)
+
+
+def _level_exact(raw: Column, options: EngineOptions) -> Column | None:
+    """The common spellings (upper, lower, capitalised alias) by plain equality: what
+    `_level_from_text` answers for them, without its trim, upper and regex.
+
+    A chain of equalities, most common levels first: an `isin` of more than ten
+    values becomes a hash-set lookup, several times slower than a few compares.
+    """
+    order = ["INFO", "WARN", "ERROR", "DEBUG", "CRITICAL"]
+    levels = sorted(options.level_aliases, key=lambda lv: order.index(lv) if lv in order else len(order))
+    expr = None
+    for form in (str.upper, str.lower, str.capitalize):
+        for level in levels:
+            for alias in options.level_aliases[level]:
+                cond = raw == form(alias)
+                expr = F.when(cond, F.lit(level)) if expr is None else expr.when(cond, F.lit(level))
+    return expr
 
 
 def _level_from_text(raw: Column, options: EngineOptions) -> Column:
@@ -173,48 +245,116 @@ def mask_message(message: Column) -> Column:
     return F.substring(F.trim(out), 1, ERROR_TYPE_CHARS)
 
 
+# For each mask, substrings without which its pattern cannot match (None: no cheap
+# test). A text that holds none of them passes the mask unchanged, so the regex
+# (a UTF-8 decode, a scan and a re-encode per row) is skipped.
+MASK_NEEDS: dict[str, tuple[str, ...] | None] = {
+    MASKS[0][0]: ("-",),  # UUID
+    MASKS[1][0]: (".",),  # IPv4
+    MASKS[2][0]: ('"',),
+    MASKS[3][0]: ("'",),
+    MASKS[4][0]: ("0x", "0X"),
+    MASKS[5][0]: None,  # long hex ids
+    MASKS[6][0]: None,  # numbers
+    # Runs of blanks, or any blank other than a single space.
+    MASKS[7][0]: ("  ", "\t", "\n", "\x0b", "\f", "\r"),
+}
+
+
+def _masked_in_steps(df: DataFrame, source: Column, keep: list[str]) -> DataFrame:
+    """`mask_message` as a chain of projections, each mask behind its cheap guard.
+
+    Each step reads the previous step's column three times (guard, regex, pass
+    through); as separate projections Spark evaluates it once per row, where one
+    nested expression would repeat every earlier step.
+    """
+    df = df.select(*keep, F.substring(source, 1, MASK_INPUT_CHARS).alias("_masked"))
+    masked = F.col("_masked")
+    for pattern, replacement in MASKS:
+        needs = MASK_NEEDS[pattern]
+        replaced = F.regexp_replace(masked, pattern, replacement)
+        if needs:
+            may_match = reduce(lambda a, b: a | b, [masked.contains(n) for n in needs])
+            replaced = F.when(may_match, replaced).otherwise(masked)
+        df = df.select(*keep, replaced.alias("_masked"))
+    return df
+
+
 def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions) -> DataFrame:
     ok = F.col("status") == "ok"
+    # Three projections, so that the trimmed message and the IP column are computed
+    # once per row however often later expressions read them (Spark keeps a
+    # projection apart when merging it would evaluate an expensive column twice).
     # Raw lines often end in blanks that structured exports (loghub) trim away.
     message = F.trim(F.coalesce(F.col("message"), F.lit("")))
-    level = F.coalesce(
-        _level_from_text(F.col("level_raw"), options),
-        _level_from_number(F.col("level_raw")),
-        _level_from_pri(F.col("pri")),
-        _level_inferred(message, options),
+    ip_raw = F.col("ip_raw")
+    # Only an address with a port needs the regex; anything else passes unchanged.
+    ip_col = F.when(
+        ip_raw.contains(":"), F.regexp_replace(ip_raw, r"^(\d{1,3}(?:\.\d{1,3}){3}):\d+$", "$1")
+    ).otherwise(ip_raw)
+    trimmed = raw.select(
+        "file_id",
+        "status",
+        "line",
+        "ts_raw",
+        "level_raw",
+        "pri",
+        F.when(ok, message).alias("message"),
+        F.when(ok, ip_col).alias("ip_col"),
+        "service",
+        "endpoint",
+        "event_template",
     )
-    ip_col = F.regexp_replace(F.col("ip_raw"), r"^(\d{1,3}(?:\.\d{1,3}){3}):\d+$", "$1")
-    ip_from_message = F.regexp_extract(message, IPV4, 1)
-    ip = F.coalesce(ip_col, F.when(ip_from_message != "", ip_from_message))
-    staged = raw.select(
+    msg = F.col("message")
+    level_raw = F.col("level_raw")
+    level = F.coalesce(
+        *[e for e in (_level_exact(level_raw, options),) if e is not None],
+        _level_from_text(level_raw, options),
+        _level_from_number(level_raw),
+        _level_from_pri(F.col("pri")),
+        _level_inferred(msg, options),
+    )
+    # The IPv4 regex scans the whole message: only run it when there is no IP
+    # column value and the message has a dot at all.
+    ip_from_message = F.when(F.col("ip_col").isNull() & msg.contains("."), F.regexp_extract(msg, IPV4, 1))
+    staged = trimmed.select(
         "file_id",
         "status",
         F.when(ok, parse_timestamp(F.col("ts_raw"), ts_kind, options.assume_year)).alias("ts"),
         F.when(ok, level).alias("level"),
-        F.when(ok, message).alias("message"),
-        F.when(ok, ip).alias("ip"),
+        "message",
+        "ip_col",
+        ip_from_message.alias("ip_msg"),
         F.when(ok, F.substring(F.col("service"), 1, 200)).alias("service"),
         F.when(ok, F.substring(F.col("endpoint"), 1, 500)).alias("endpoint"),
         "event_template",
         F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias("sample"),
     )
     is_error = F.col("level").isin(list(options.error_levels))
-    return staged.select(
+    ip_msg = F.col("ip_msg")
+    resolved = staged.select(
         "file_id",
         "status",
         "ts",
         "level",
         "message",
-        "ip",
+        F.coalesce(F.col("ip_col"), F.when(ip_msg != "", ip_msg)).alias("ip"),
         "service",
         "endpoint",
-        F.when(
-            is_error,
-            F.coalesce(
-                F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS),
-                mask_message(F.col("message")),
-            ),
-        ).alias("error_type"),
+        F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS).alias("event_template"),
         F.coalesce(is_error, F.lit(False)).alias("is_error"),
         "sample",
+    )
+    # Only error rows without an event template need their message masked.
+    keep = [c for c in NORMALISED_COLUMNS if c != "error_type"] + ["event_template"]
+    needs_mask = F.col("is_error") & F.col("event_template").isNull()
+    masked = _masked_in_steps(resolved, F.when(needs_mask, F.col("message")), keep)
+    error_type = F.coalesce(
+        F.col("event_template"), F.substring(F.trim(F.col("_masked")), 1, ERROR_TYPE_CHARS)
+    )
+    return masked.select(
+        *[
+            F.when(F.col("is_error"), error_type).alias(c) if c == "error_type" else c
+            for c in NORMALISED_COLUMNS
+        ]
     )

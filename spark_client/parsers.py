@@ -12,6 +12,9 @@ read with `spark.read.text` and split by Java regular expressions inside Spark.
 
 from __future__ import annotations
 
+import re
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -33,6 +36,9 @@ RAW_COLUMNS = (
     "endpoint",
     "event_template",
 )
+
+# A line of nothing but white space (spaces, tabs, form feeds) is no log line.
+BLANK = r"^\s*$"
 
 # Formats whose events may be followed by stack-trace lines.
 MULTILINE_EVENTS = {"log4j_spark", "log4j_iso", "log4j_dash", "apache_error"}
@@ -61,27 +67,70 @@ def _raw_record(df: DataFrame, file_id: int, **cols: Column) -> DataFrame:
 def read_lines(spark, path: str) -> DataFrame:
     """Lines of a text file (gzip by extension), BOM and stray CR removed."""
     df = spark.read.text(path)
+    value = F.col("value")
     # A UTF-8 BOM survives only on the first line; a CR survives only where a
-    # file mixes line endings. Both are quirks of the data, not of the format.
-    return df.select(F.regexp_replace(F.col("value"), "^\ufeff|\r$", "").alias("value"))
+    # file mixes line endings. Both are quirks of the data, not of the format, so
+    # the regex only runs on the rare line that can hold one.
+    quirky = value.startswith("\ufeff") | value.contains("\r")
+    return df.select(
+        F.when(quirky, F.regexp_replace(value, "^\ufeff|\r$", "")).otherwise(value).alias("value")
+    )
 
 
 def _status(value: Column, matched: Column, fmt: str) -> Column:
-    status = F.when(F.trim(value) == "", F.lit("blank")).when(matched, F.lit("ok"))
+    status = F.when(value.rlike(BLANK), F.lit("blank")).when(matched, F.lit("ok"))
     if fmt in MULTILINE_EVENTS:
         status = status.when(value.rlike(CONTINUATION), F.lit("continuation"))
     return status.otherwise(F.lit("unparsed"))
 
 
+# Separators for matching a line once and splitting out its groups (see _groups).
+MATCHED = "\u0002"
+GROUP_SEP = "\u0001"
+# Characters that make the one-match shortcut inexact: the separators themselves,
+# and line terminators, before which `$` also matches.
+_SHORTCUT_BREAKERS = (MATCHED, GROUP_SEP, "\r", "\u0085", "\u2028", "\u2029")
+
+
+def _groups(lines: DataFrame, pattern: str) -> DataFrame:
+    """Lines with `matched` and `g1..gN` (the pattern's groups, "" when absent).
+
+    `regexp_extract` runs the whole-line pattern once per group; a line log has
+    four to nine groups. Instead one `regexp_replace` rewrites a matching line
+    into its groups joined by a separator, and a split takes them apart: one
+    regex evaluation per line instead of up to ten. The patterns are anchored, so
+    the replacement covers the whole line exactly when `rlike` would match, and
+    the marker in front tells matching lines from the rest. A line holding a
+    separator or a line terminator takes the per-group regexes instead.
+    """
+    value = F.col("value")
+    count = re.compile(pattern).groups
+    template = MATCHED + GROUP_SEP.join(f"${i}" for i in range(1, count + 1))
+    clean = reduce(lambda a, b: a & b, [~value.contains(ch) for ch in _SHORTCUT_BREAKERS])
+    rewritten = F.when(clean, F.regexp_replace(value, pattern, template))
+    staged = lines.select(value, clean.alias("clean"), rewritten.alias("rewritten"))
+    is_clean = F.col("clean")
+    matched = F.when(is_clean, F.col("rewritten").startswith(MATCHED)).otherwise(value.rlike(pattern))
+    parts = F.split(F.substring(F.col("rewritten"), 2, 1 << 30), GROUP_SEP)
+    staged = staged.select(value, is_clean, matched.alias("matched"), F.when(matched, parts).alias("parts"))
+    groups = [
+        F.when(is_clean, F.get(F.col("parts"), i - 1))
+        .otherwise(F.regexp_extract(value, pattern, i))
+        .alias(f"g{i}")
+        for i in range(1, count + 1)
+    ]
+    return staged.select(value, "matched", *groups)
+
+
 def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
     pattern = RAW_PATTERNS[fmt]
-    lines = read_lines(spark, path)
+    lines = _groups(read_lines(spark, path), pattern)
     value = F.col("value")
 
     def group(i: int) -> Column:
-        return F.regexp_extract(value, pattern, i)
+        return F.col(f"g{i}")
 
-    matched = value.rlike(pattern)
+    matched = F.col("matched")
     status = _status(value, matched, fmt)
     ok = F.col("status") == "ok"
 
@@ -163,7 +212,8 @@ def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
     else:  # pragma: no cover - guarded by detection
         raise ValueError(f"no reader for {fmt}")
 
-    staged = lines.select(value, status.alias("status"))
+    count = re.compile(pattern).groups
+    staged = lines.select(value, status.alias("status"), *[group(i) for i in range(1, count + 1)])
     return _raw_record(
         staged,
         file_id,
@@ -181,8 +231,10 @@ def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: 
         [StructField(f"c{i}", StringType()) for i in range(width)] + [StructField("_corrupt", StringType())]
     )
     # multiLine reads a file in one task (no splitting), so it is used when quoted
-    # newlines are possible and the file is small enough for that to be cheap.
-    multiline = detected.has_quoted_newlines or detected.compressed or detected.size <= multiline_max
+    # newlines are possible and the file is small enough for that to be cheap:
+    # they are found, or the file was too big to be scanned whole (detect).
+    unchecked = detected.size <= multiline_max and not detected.newlines_scanned
+    multiline = detected.has_quoted_newlines or detected.compressed or unchecked
     df = spark.read.csv(
         path,
         schema=schema,
@@ -242,7 +294,7 @@ def read_jsonl(spark, path: str, file_id: int, detected: Detected) -> DataFrame:
         return F.coalesce(*[F.try_element_at(F.col("obj"), F.lit(k)) for k in keys])
 
     staged = lines.select(value, obj.alias("obj"))
-    blank = F.trim(value) == ""
+    blank = value.rlike(BLANK)
     ok = F.col("obj").isNotNull() & ~blank
     status = F.when(blank, F.lit("blank")).when(ok, F.lit("ok")).otherwise(F.lit("unparsed"))
     return _raw_record(
