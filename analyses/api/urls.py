@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from accounts import api as accounts_api
-from analyses.api import alerts, analyses
+from analyses.api import alerts, analyses, reports
 from analyses.api.routing import operations
 
 
@@ -53,17 +53,17 @@ urlpatterns = [
     ),
     path(
         "analyses/<objid:analysis_id>/reports/",
-        analyses.AnalysisReportListApi.as_view(),
+        reports.AnalysisReportListApi.as_view(),
         name="analysis-reports",
     ),
     path(
         "analyses/<objid:analysis_id>/reports.zip",
-        analyses.AnalysisReportsZipApi.as_view(),
+        reports.AnalysisReportsZipApi.as_view(),
         name="analysis-reports-zip",
     ),
     path(
         "analyses/<objid:analysis_id>/reports/<str:filename>",
-        analyses.AnalysisReportApi.as_view(),
+        reports.AnalysisReportApi.as_view(),
         name="analysis-report",
     ),
     path("analyses/<objid:analysis_id>/rerun/", analyses.AnalysisRerunApi.as_view(), name="analysis-rerun"),
