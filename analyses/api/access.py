@@ -26,7 +26,8 @@ def team_membership(*, user: AbstractBaseUser, team: str | None) -> Membership:
             raise PermissionDenied("You are not a member of any team yet; ask a team admin to add you.")
         return first
     found = memberships.filter(team__slug=team).first()
-    if found is None and team.isdigit():
+    # An id fits a 64-bit column; a longer number is nobody's team (and would overflow SQLite).
+    if found is None and team.isdigit() and len(team) <= 18:
         found = memberships.filter(team_id=int(team)).first()
     if found is None:
         raise Http404(f"You are not in a team {team!r}; GET /api/v1/teams/ lists yours.")

@@ -73,7 +73,7 @@ def test_the_team_defaults_to_the_first_and_may_be_named_by_id(api, alice, team_
     assert Analysis.objects.get(pk=by_id.json()["id"]).team == team_b
 
 
-@pytest.mark.parametrize("team", ["team-b", "no-such-team", "999999"])
+@pytest.mark.parametrize("team", ["team-b", "no-such-team", "999999", "9" * 30])
 def test_a_team_you_are_not_in_is_404(api, bob, team_b, team):
     response = api(bob).post(
         "/api/v1/analyses/", {"files": [upload("a.csv", CSV)], "team": team}, format="multipart"
