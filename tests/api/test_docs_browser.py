@@ -27,17 +27,19 @@ def server(tmp_path):
         child_env(),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/schema/", timeout=10)
-            break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        raise AssertionError(proc.output())
-    yield url
-    proc.stop()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{url}/api/schema/", timeout=10)
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise AssertionError(proc.output())
+        yield url
+    finally:
+        proc.stop()
 
 
 def test_the_docs_render_every_operation_from_local_files(server, tmp_path):

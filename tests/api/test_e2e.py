@@ -45,17 +45,19 @@ def live(qcluster, tmp_path):
         child_env(),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/v1/me/", timeout=10)
-            break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        raise AssertionError(proc.output())
-    yield url
-    proc.stop()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{url}/api/v1/me/", timeout=10)
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise AssertionError(proc.output())
+        yield url
+    finally:
+        proc.stop()
 
 
 def page_metric(html: str, name: str) -> str:
