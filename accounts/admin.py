@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import Membership, Team
+from accounts.models import ApiToken, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,3 +31,13 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Only the non-secret prefix and metadata are stored; the token itself never is."""
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]

@@ -22,7 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.datastructures import MultiValueDict
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,9 @@ class StreamingUploadHandler(FileUploadHandler):
                     "Send the files in several analyses.",
                 )
             )
-            raise StopUpload(connection_reset=True)
+            # Returning (POST, FILES) ends parsing here without reading the body;
+            # raising would escape as a 500 from the CSRF middleware's POST access.
+            return QueryDict(encoding=encoding), MultiValueDict()
         return None
 
     def new_file(

@@ -172,6 +172,11 @@ else:
         }
     }
 
+# One cache shared by every process of this machine (gunicorn workers, qcluster):
+# API throttle counters and django-q2's cluster stats must not be per process.
+# Several machines: CACHE_URL=redis://host:6379/1 (django-environ syntax).
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 

@@ -61,6 +61,14 @@ def storage_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def clean_cache() -> None:
+    """Throttle counters and the like live in the shared cache: start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def static_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Pages render with the production (manifest) storage, so collect once."""

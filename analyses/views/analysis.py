@@ -33,7 +33,16 @@ def _upload_context() -> dict:
 
 def _upload_error(request: HttpRequest, status: int, problems: list[str]) -> HttpResponse:
     if wants_json(request):
-        return JsonResponse({"error": {"status": status, "messages": problems}}, status=status)
+        # The API's error shape, plus the list of messages the upload page shows.
+        code = {400: "invalid", 413: "too_large"}.get(status, "error")
+        body = {
+            "status": status,
+            "code": code,
+            "message": " ".join(problems),
+            "details": {},
+            "messages": problems,
+        }
+        return JsonResponse({"error": body}, status=status)
     return render(
         request,
         "analyses/upload.html",

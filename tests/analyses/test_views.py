@@ -139,3 +139,15 @@ def test_delete_removes_the_analysis_and_its_files(
 def test_a_viewer_cannot_delete(client_for, victor, analysis):
     assert client_for(victor).post(reverse("analyses:delete", args=[analysis.pk])).status_code == 403
     assert Analysis.objects.filter(pk=analysis.pk).exists()
+
+
+def test_a_declared_body_over_the_request_cap_is_413_not_500(client_for, bob, settings):
+    settings.UPLOAD_MAX_REQUEST_BYTES = 1000
+    big = upload("big.log", "x" * (3 * 1024 * 1024))
+    response = client_for(bob).post(
+        reverse("analyses:upload"), {"files": [big]}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "too_large" and "at most 0 MB can be sent in one request" in error["message"]
+    assert Analysis.objects.count() == 0
