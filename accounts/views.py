@@ -38,6 +38,7 @@ def team_switch(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def members(request: HttpRequest) -> HttpResponse:
     membership = _require_membership(request)
     form = MemberAddForm()

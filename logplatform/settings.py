@@ -284,6 +284,7 @@ LOGGING = {
     "loggers": {
         "py4j": {"level": "WARNING"},
         "django_q": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -1,0 +1,199 @@
+"""Tenant isolation, generated from the URL resolver: every URL (pages and API) x
+every method x {another team, a viewer, signed out}. Team A owns every object;
+charlie (team B) must never see or touch one, victor (viewer of A) must never
+write, and nobody signed out gets anything but a redirect to sign in (pages) or
+401 (API). Lists, exports and searches must hold no foreign row.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts import tokens
+from analyses.models import Alert, AlertKind, AnalysisResult
+from tests.analyses.helpers import make_analysis
+from tests.conftest import BASE_DIR
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ["get", "post", "put", "patch", "delete"]
+SKIP_NAMESPACES = {"admin"}
+# Public by design: sign-in pages, the token endpoint (it checks a password), the
+# schema and its docs (no data).
+PUBLIC = {"accounts:login", "accounts:logout", "api:auth-token", "api-schema", "api-docs"}
+# Per-user, not per-team: every signed-in user may use these for themselves.
+SELF_SERVICE = {"api:tokens", "api:me", "api:teams", "accounts:team_switch", "accounts:tokens"}
+# Objects of one *user* (alice's API token): anybody else gets 404.
+PERSONAL = {"api:token"}
+SECRET = "TEAM-A-SECRET"
+
+
+def named_patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in SKIP_NAMESPACES:
+                continue
+            found += named_patterns(entry, f"{prefix}{entry.namespace}:" if entry.namespace else prefix)
+        elif entry.name:
+            found.append((f"{prefix}{entry.name}", entry))
+    return found
+
+
+@pytest.fixture
+def world(team_a, alice, bob, victor, charlie, tmp_path):
+    analysis = make_analysis(team_a, alice, tmp_path, name=f"{SECRET}.csv")
+    summary = {
+        "total_logs": 1,
+        "error_count": 1,
+        "critical_count": 0,
+        "warn_count": 0,
+        "error_rate": 1.0,
+        "levels": {"DEBUG": 0, "INFO": 0, "WARN": 0, "ERROR": 1, "CRITICAL": 0},
+        "rows_without_timestamp": 0,
+        "unparsed_lines": 0,
+        "first_ts": None,
+        "last_ts": None,
+        "distinct_ips": 0,
+        "distinct_services": 0,
+        "distinct_error_types": 1,
+    }
+    tables = {
+        name: []
+        for name in (
+            "errors_by_hour",
+            "errors_by_day",
+            "error_trends",
+            "errors_by_type",
+            "top_errors",
+            "errors_per_ip",
+            "errors_per_service",
+            "errors_by_severity",
+        )
+    }
+    AnalysisResult.objects.create(
+        analysis=analysis, document={"summary": summary, "files": [], "tables": tables}
+    )
+    alert = Alert.objects.create(
+        team=team_a,
+        analysis=analysis,
+        kind=AlertKind.ERROR_COUNT,
+        value=1,
+        threshold=0,
+        severity="warning",
+        message=f"{SECRET} alert",
+    )
+    token, _ = tokens.api_token_create(user=alice, name=SECRET)
+    values = {
+        "analysis_id": analysis.pk,
+        "file_id": analysis.files.get().pk,
+        "filename": "summary.json",
+        "alert_id": alert.pk,
+        "rule_id": team_a.alert_rules.first().pk,
+        "token_id": token.pk,
+    }
+    return values
+
+
+def urls(world: dict) -> list[tuple[str, str, bool]]:
+    """(name, path, has an object of team A in it)."""
+    out = []
+    for name, pattern in named_patterns():
+        params = list(pattern.pattern.converters)
+        if any(p not in world for p in params):
+            raise AssertionError(f"the matrix does not know how to fill {params} of {name}")
+        out.append((name, reverse(name, kwargs={p: world[p] for p in params}), bool(params)))
+    return out
+
+
+def call(client: Client, method: str, path: str, headers: dict) -> int:
+    kwargs = {"content_type": "application/json", "data": "{}"} if method in ("post", "put", "patch") else {}
+    return getattr(client, method)(path, **kwargs, **headers).status_code
+
+
+def expected(status: int, *, method: str, has_object: bool, same_team: bool) -> bool:
+    write = method in ("post", "put", "patch", "delete")
+    if not same_team:
+        # Another team's object does not exist; a collection may answer, but from
+        # the caller's own team (checked by the list test below).
+        return status in (404, 405) if has_object else status < 500
+    if write:
+        # A viewer never writes: refused (403), or the method does not exist (405),
+        # or, on a collection, the body is refused (400, 415) before the role is checked.
+        return status in (403, 405) if has_object else status in (400, 403, 405, 415)
+    return status < 500  # a viewer reads (the form page of a write may say 403)
+
+
+def token_client(user) -> tuple[Client, dict]:  # noqa: ANN001
+    _, raw = tokens.api_token_create(user=user, name="matrix")
+    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_isolation_matrix(world, charlie, victor):
+    rows = urls(world)
+    checked = 0
+    problems = []
+    outsiders = {"other team": (charlie, False), "viewer": (victor, True)}
+    for name, path, has_object in rows:
+        is_api = path.startswith("/api/")
+        for method in METHODS:
+            # Signed out: nothing but sign-in (pages) or 401 (API).
+            if name not in PUBLIC:
+                status = call(Client(), method, path, {})
+                allowed = {401, 405} if is_api else {302, 405}
+                if status not in allowed:
+                    problems.append(f"signed out {method.upper()} {path}: {status}")
+                checked += 1
+            if name in PUBLIC or name in SELF_SERVICE:
+                continue
+            for persona, (user, same_team) in outsiders.items():
+                if is_api:
+                    client, headers = token_client(user)
+                else:
+                    client, headers = Client(), {}
+                    client.force_login(user)
+                status = call(client, method, path, headers)
+                checked += 1
+                if name in PERSONAL:
+                    good = status in (404, 405)
+                else:
+                    good = expected(status, method=method, has_object=has_object, same_team=same_team)
+                if not good:
+                    problems.append(f"{persona} {method.upper()} {path}: {status}")
+    (BASE_DIR / "artifacts").mkdir(exist_ok=True)
+    (BASE_DIR / "artifacts" / "isolation.json").write_text(
+        json.dumps(
+            {"urls": len(rows), "methods": len(METHODS), "checks": checked, "problems": problems}, indent=2
+        )
+    )
+    assert problems == [], "\n".join(problems)
+    assert checked > 300
+
+
+def test_lists_exports_and_searches_hold_no_foreign_rows(world, charlie):
+    client = Client()
+    client.force_login(charlie)
+    _, headers = token_client(charlie)
+    pages = [
+        reverse("analyses:history"),
+        reverse("analyses:history") + f"?q={SECRET[:6]}",  # a search that would match it
+        reverse("analyses:alerts") + "?show=all",
+        reverse("analyses:rules"),
+        reverse("accounts:members"),
+        reverse("api:analyses") + f"?q={SECRET[:6]}",
+        reverse("api:analyses"),
+        reverse("api:alerts") + "?status=all",
+        reverse("api:alert-rules"),
+        reverse("api:teams"),
+        reverse("api:tokens"),
+    ]
+    for path in pages:
+        response = client.get(path, **(headers if path.startswith("/api/") else {}))
+        assert response.status_code == 200, path
+        body = response.content.decode()
+        assert SECRET not in body, path
+        assert "alice" not in body, path
