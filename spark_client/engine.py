@@ -205,3 +205,60 @@ def _translate(exc: Exception) -> Exception:
         return SparkUnavailableError("The Spark query was interrupted before it finished.")
     first = text.strip().splitlines()[0] if text.strip() else name
     return RuntimeError(f"Spark could not complete the analysis: {first[:500]}")
+
+
+# A few lines of the common formats, for warming up a fresh server.
+_WARM_UP_FILES = {
+    "warm-up.csv": (
+        "timestamp,level,message,ip,service\n"
+        '2024-01-01 10:00:00,INFO,"started, pid 42",10.0.0.1,api\n'
+        "2024-01-01 10:00:01,ERROR,Connection timeout after 30s to 10.0.0.7,,db\n"
+        "2024-01-01 10:00:02,warn,Retrying job 7,10.0.0.2,worker\n"
+    ),
+    "warm-up.log": (
+        "2024-01-01 10:00:00,123 INFO [main] org.example.Api: started\n"
+        "2024-01-01 10:00:01,456 ERROR [main] org.example.Db: failed to connect to 10.0.0.7\n"
+        "\tat org.example.Db.connect(Db.java:12)\n"
+    ),
+}
+_WARM_UP_OPTIONS = EngineOptions(
+    assume_year=2024,
+    level_aliases={
+        "DEBUG": ["TRACE", "DEBUG", "FINE", "FINER", "FINEST"],
+        "INFO": ["INFO", "NOTICE"],
+        "WARN": ["WARN", "WARNING"],
+        "ERROR": ["ERROR", "ERR", "SEVERE"],
+        "CRITICAL": ["CRITICAL", "CRIT", "FATAL", "EMERG", "EMERGENCY", "ALERT", "PANIC"],
+    },
+    level_inference=[("CRITICAL", r"\b(panic|fatal)\b"), ("ERROR", r"\b(errors?|failed)\b")],
+    column_aliases={
+        "timestamp": ["timestamp", "time"],
+        "date": ["date"],
+        "log_level": ["log_level", "level"],
+        "message": ["message", "msg"],
+        "ip": ["ip"],
+        "service": ["service"],
+        "endpoint": ["endpoint"],
+    },
+)
+
+
+def warm_up(spark, workdir: Path, options: EngineOptions | None = None, rounds: int = 2) -> float:
+    """Analyse a few lines of each common format on a fresh server; returns seconds.
+
+    A new Spark JVM runs its first queries in the bytecode interpreter: planning,
+    code generation and the Janino compiler itself take ~20 s on the first
+    analysis and ~1 s once the JIT has seen them. Paying that at server start keeps
+    it out of the first user's analysis. `workdir` must be readable by the server.
+    """
+    started = time.monotonic()
+    workdir.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for i, (name, text) in enumerate(sorted(_WARM_UP_FILES.items()), start=1):
+        path = workdir / name
+        path.write_text(text)
+        inputs.append(InputFile(file_id=i, path=str(path), name=name))
+    for _ in range(rounds):
+        for single in inputs:
+            analyze(spark, [single], options or _WARM_UP_OPTIONS)
+    return time.monotonic() - started

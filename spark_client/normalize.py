@@ -170,28 +170,12 @@ def parse_any_timestamp(s: Column, assume_year: int) -> Column:
     return F.coalesce(*candidates)
 
 
-def _level_exact(raw: Column, options: EngineOptions) -> Column | None:
-    """The common spellings (upper, lower, capitalised alias) by plain equality: what
-    `_level_from_text` answers for them, without its trim, upper and regex.
-
-    A chain of equalities, most common levels first: an `isin` of more than ten
-    values becomes a hash-set lookup, several times slower than a few compares.
-    """
-    order = ["INFO", "WARN", "ERROR", "DEBUG", "CRITICAL"]
-    levels = sorted(options.level_aliases, key=lambda lv: order.index(lv) if lv in order else len(order))
-    expr = None
-    for form in (str.upper, str.lower, str.capitalize):
-        for level in levels:
-            for alias in options.level_aliases[level]:
-                cond = raw == form(alias)
-                expr = F.when(cond, F.lit(level)) if expr is None else expr.when(cond, F.lit(level))
-    return expr
-
-
 def _level_from_text(raw: Column, options: EngineOptions) -> Column:
     lvl = F.upper(F.trim(raw))
-    # TRACE1..TRACE8 (Apache) and similar numbered variants.
-    lvl = F.regexp_replace(lvl, r"^([A-Z]+)\d+$", "$1")
+    # TRACE1..TRACE8 (Apache) and similar numbered variants; the regex only runs
+    # on the rare value that ends in a digit.
+    numbered = F.substring(lvl, -1, 1).between("0", "9")
+    lvl = F.when(numbered, F.regexp_replace(lvl, r"^([A-Z]+)\d+$", "$1")).otherwise(lvl)
     expr = None
     for level, aliases in options.level_aliases.items():
         cond = lvl.isin([a.upper() for a in aliases])
@@ -308,7 +292,6 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions) -> DataFrame
     msg = F.col("message")
     level_raw = F.col("level_raw")
     level = F.coalesce(
-        *[e for e in (_level_exact(level_raw, options),) if e is not None],
         _level_from_text(level_raw, options),
         _level_from_number(level_raw),
         _level_from_pri(F.col("pri")),
