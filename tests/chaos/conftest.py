@@ -59,13 +59,13 @@ def chaos_spark(tmp_path_factory) -> Iterator[server.LocalServerConfig]:
 class Stack:
     """qcluster + gunicorn on the test database, pointed at the chaos Spark server."""
 
-    def __init__(self, tmp_path: Path, spark_cfg: server.LocalServerConfig, faults: str = "") -> None:
+    def __init__(self, tmp_path: Path, spark_cfg: server.LocalServerConfig | None, faults: str = "") -> None:
         override = tmp_path / "chaos.yaml"
         override.write_text(OVERRIDE)
         self.tmp_path = tmp_path
         self.spark_cfg = spark_cfg
         self.env = child_env(
-            SPARK_CONNECT_URL=f"sc://127.0.0.1:{spark_cfg.port}",
+            SPARK_CONNECT_URL=f"sc://127.0.0.1:{spark_cfg.port if spark_cfg else free_port()}",
             LOGPLATFORM_CONFIG=str(override),
             LOGPLATFORM_FAULTS=faults,
             Q_WORKERS="2",
@@ -162,6 +162,14 @@ def stack(transactional_db, chaos_spark, tmp_path) -> Iterator[Callable[..., Sta
     yield make
     for s in made:
         s.stop()
+
+
+@pytest.fixture
+def web_stack(transactional_db, tmp_path) -> Iterator[Stack]:
+    """The web server alone (no Spark, no workers)."""
+    made = Stack(tmp_path, None)
+    yield made
+    made.stop()
 
 
 def browser_session(url: str, username: str) -> requests.Session:
