@@ -72,3 +72,18 @@ worker: install
 web: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn logplatform.wsgi:application --bind 127.0.0.1:8000 --worker-class gthread --threads 4 --timeout 900
+
+# Benchmark harness (docs/performance.md): the platform against a minimal and a
+# naive Spark job on generated data. Sizes: make bench SIZES=100k,1m,10m (or BENCH_SIZES).
+bench: install check-java
+	$(BIN)/python -m bench $(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)
+
+# A Spark standalone cluster on this machine (docs/scaling.md): a master, two
+# workers and a Spark Connect server using them; cluster-stop stops it all.
+cluster: install check-java
+	$(BIN)/python -m spark_client.cluster start
+
+cluster-stop:
+	$(BIN)/python -m spark_client.cluster stop
+
+.PHONY: bench cluster cluster-stop

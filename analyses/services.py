@@ -445,48 +445,7 @@ def _results_write(claim: Claim, analysis: Analysis, output, by_id: dict, docume
         for model in (RollupService, RollupErrorType, RollupIp):
             model.objects.filter(analysis_id=analysis.pk).delete()
         AnalysisResult.objects.create(analysis_id=analysis.pk, document=document)
-        batch = 5000
-        RollupService.objects.bulk_create(
-            (
-                RollupService(
-                    analysis_id=analysis.pk,
-                    hour=_parse_hour(r["hour"]),
-                    level=r["level"],
-                    service=r["service"] or "",
-                    count=r["count"],
-                )
-                for r in output.rollup_service
-            ),
-            batch_size=batch,
-        )
-        RollupErrorType.objects.bulk_create(
-            (
-                RollupErrorType(
-                    analysis_id=analysis.pk,
-                    hour=_parse_hour(r["hour"]),
-                    level=r["level"],
-                    service=r["service"] or "",
-                    error_type=r["error_type"],
-                    count=r["count"],
-                )
-                for r in output.rollup_error_type
-            ),
-            batch_size=batch,
-        )
-        RollupIp.objects.bulk_create(
-            (
-                RollupIp(
-                    analysis_id=analysis.pk,
-                    hour=_parse_hour(r["hour"]),
-                    level=r["level"],
-                    service=r["service"] or "",
-                    ip=r["ip"],
-                    count=r["count"],
-                )
-                for r in output.rollup_ip
-            ),
-            batch_size=batch,
-        )
+        _rollups_insert(analysis.pk, output)
         for f in AnalysisFile.objects.filter(analysis_id=analysis.pk):
             report = by_id.get(f.pk)
             if report is None:
@@ -508,6 +467,55 @@ def _results_write(claim: Claim, analysis: Analysis, output, by_id: dict, docume
             error_rate=summary["error_rate"],
             unparsed_lines=summary["unparsed_lines"],
         )
+
+
+def _rollups_insert(analysis_id: int, output) -> None:  # noqa: ANN001
+    """The three rollups in bulk, inside the caller's transaction.
+
+    A large analysis has 10^5 rollup rows. On PostgreSQL they go in with COPY
+    (psycopg 3), without a model instance or an INSERT parameter per value: about
+    ten times faster than bulk_create, which other databases keep using.
+    """
+    rollups = (
+        (
+            RollupService,
+            ("hour", "level", "service", "count"),
+            (
+                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["count"])
+                for r in output.rollup_service
+            ),
+        ),
+        (
+            RollupErrorType,
+            ("hour", "level", "service", "error_type", "count"),
+            (
+                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["error_type"], r["count"])
+                for r in output.rollup_error_type
+            ),
+        ),
+        (
+            RollupIp,
+            ("hour", "level", "service", "ip", "count"),
+            (
+                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["ip"], r["count"])
+                for r in output.rollup_ip
+            ),
+        ),
+    )
+    if connection.vendor != "postgresql":
+        for model, fields, rows in rollups:
+            model.objects.bulk_create(
+                (model(analysis_id=analysis_id, **dict(zip(fields, row, strict=True))) for row in rows),
+                batch_size=5000,
+            )
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model, fields, rows in rollups:
+            columns = ", ".join(quote(model._meta.get_field(f).column) for f in ("analysis", *fields))
+            with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((analysis_id, *row))
 
 
 def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001

@@ -75,9 +75,7 @@ ENDPOINTS = np.array(
 )
 WORDS = np.array([b"alice", b"bob", b"carol", b"dave", b"erin", b"frank", b"grace", b"heidi"])
 TABLES = np.array([b"orders", b"users", b"payments", b"sessions", b"inventory"])
-CLASSES = np.array(
-    [b"OrderService", b"UserRepository", b"PaymentClient", b"SearchIndex", b"CartController"]
-)
+CLASSES = np.array([b"OrderService", b"UserRepository", b"PaymentClient", b"SearchIndex", b"CartController"])
 IP_POOL = 20_000
 
 # Per level: message templates. "{x}" are variable parts (see _variable); the

@@ -326,8 +326,9 @@ def detect(
                 raise InputFileError("the CSV file has a header but no rows")
             fmt = "loghub_csv" if layout.event_template is not None else "csv"
             quoted = _quoted_newline(head, layout.delimiter)
-            scan = not quoted and not compressed and size <= scan_csv_max_bytes
-            if scan:
+            # A head that is the whole file has been checked already.
+            scan = not quoted and not compressed and size <= max(scan_csv_max_bytes, len(head))
+            if scan and size > len(head):
                 quoted = csv_has_quoted_newline(path, layout.delimiter, len(layout.header))
             return Detected(
                 format=fmt,

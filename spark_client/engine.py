@@ -146,13 +146,17 @@ def analyze(
         )
 
     paths = {f.file_id: f.path for f in files}
+    # Inside Spark a file is known by its position in this analysis, not by the
+    # caller's id: the id would be a literal in the generated code, making every
+    # analysis compile (and JIT) its own code instead of reusing the last one's.
+    file_ids = list(detected)
     frames = [
         normalize(
-            read_file(spark, paths[fid], fid, det, options.csv_multiline_max_bytes),
-            TS_KIND[det.format],
+            read_file(spark, paths[fid], position, detected[fid], options.csv_multiline_max_bytes),
+            TS_KIND[detected[fid].format],
             options,
         )
-        for fid, det in detected.items()
+        for position, fid in enumerate(file_ids)
     ]
     norm = reduce(lambda a, b: a.unionByName(b), frames)
     query = aggregate(norm, options)
@@ -164,7 +168,7 @@ def analyze(
         spark.addTag(tag)
     t0 = time.monotonic()
     try:
-        table = query.toArrow()
+        table = collect_arrow(query)
     except Exception as exc:
         raise _translate(exc) from exc
     finally:
@@ -173,6 +177,9 @@ def analyze(
         spark.removeProgressHandler(handler)
     query_seconds = time.monotonic() - t0
     rows = table.to_pylist()
+    for row in rows:
+        if row["file_id"] is not None:
+            row["file_id"] = file_ids[row["file_id"]]
     _report(progress, "Assembling results", QUERY_END + 2)
     stats = {
         "spark_queries": 1,
@@ -182,6 +189,20 @@ def analyze(
         "bytes_in": sum(det.size for det in detected.values()),
     }
     return assemble(rows, reports, options, stats)
+
+
+def collect_arrow(query):  # noqa: ANN001, ANN201 - DataFrame -> pyarrow.Table
+    """The query's rows as Arrow, in one round trip.
+
+    pyspark's `toArrow()` first asks the server for the schema, which analyses the
+    whole plan a second time (~0.3 s for an analysis' plan) only to cast columns
+    that already have the right types; `_to_table` (pinned pyspark 4.1) does not.
+    """
+    to_table = getattr(query, "_to_table", None)
+    if to_table is None:
+        return query.toArrow()
+    table, _schema = to_table()
+    return table
 
 
 def _translate(exc: Exception) -> Exception:
@@ -210,10 +231,10 @@ def _translate(exc: Exception) -> Exception:
 # A few lines of the common formats, for warming up a fresh server.
 _WARM_UP_FILES = {
     "warm-up.csv": (
-        "timestamp,level,message,ip,service\n"
-        '2024-01-01 10:00:00,INFO,"started, pid 42",10.0.0.1,api\n'
-        "2024-01-01 10:00:01,ERROR,Connection timeout after 30s to 10.0.0.7,,db\n"
-        "2024-01-01 10:00:02,warn,Retrying job 7,10.0.0.2,worker\n"
+        "timestamp,log_level,message,ip,service,endpoint\n"
+        '2024-01-01 10:00:00,INFO,"started, pid 42",10.0.0.1,api,/health\n'
+        "2024-01-01 10:00:01,ERROR,Connection timeout after 30s to 10.0.0.7,,db,/orders\n"
+        "2024-01-01 10:00:02,warn,Retrying job 7,10.0.0.2,worker,\n"
     ),
     "warm-up.log": (
         "2024-01-01 10:00:00,123 INFO [main] org.example.Api: started\n"
@@ -221,26 +242,41 @@ _WARM_UP_FILES = {
         "\tat org.example.Db.connect(Db.java:12)\n"
     ),
 }
-_WARM_UP_OPTIONS = EngineOptions(
-    assume_year=2024,
-    level_aliases={
-        "DEBUG": ["TRACE", "DEBUG", "FINE", "FINER", "FINEST"],
-        "INFO": ["INFO", "NOTICE"],
-        "WARN": ["WARN", "WARNING"],
-        "ERROR": ["ERROR", "ERR", "SEVERE"],
-        "CRITICAL": ["CRITICAL", "CRIT", "FATAL", "EMERG", "EMERGENCY", "ALERT", "PANIC"],
-    },
-    level_inference=[("CRITICAL", r"\b(panic|fatal)\b"), ("ERROR", r"\b(errors?|failed)\b")],
-    column_aliases={
-        "timestamp": ["timestamp", "time"],
-        "date": ["date"],
-        "log_level": ["log_level", "level"],
-        "message": ["message", "msg"],
-        "ip": ["ip"],
-        "service": ["service"],
-        "endpoint": ["endpoint"],
-    },
-)
+
+
+def warm_up_options() -> EngineOptions:
+    """The shipped config.yaml's analytics defaults. Spark reuses compiled code only
+    for identical expressions, so warming with the options real analyses use also
+    saves them the code generation; with other options only the JIT warm-up helps."""
+    import datetime as dt
+
+    return EngineOptions(
+        assume_year=dt.date.today().year,
+        level_aliases={
+            "DEBUG": ["TRACE", "DEBUG", "FINE", "FINER", "FINEST"],
+            "INFO": ["INFO", "NOTICE"],
+            "WARN": ["WARN", "WARNING"],
+            "ERROR": ["ERROR", "ERR", "SEVERE"],
+            "CRITICAL": ["CRITICAL", "CRIT", "FATAL", "EMERG", "EMERGENCY", "ALERT", "PANIC"],
+        },
+        level_inference=[
+            ("CRITICAL", r"\b(panic|fatal|emergency|critical)\b"),
+            (
+                "ERROR",
+                r"\b(errors?|exceptions?|fail|fails|failed|failures?|denied|refused|invalid|abort|aborted|break-in)\b",
+            ),
+            ("WARN", r"\b(warn|warning|warnings|timeout|timed out|retry|retrying)\b"),
+        ],
+        column_aliases={
+            "timestamp": ["timestamp", "time", "datetime", "ts"],
+            "date": ["date", "day"],
+            "log_level": ["log_level", "level", "severity"],
+            "message": ["message", "msg", "content"],
+            "ip": ["ip", "ip_address", "client_ip"],
+            "service": ["service", "component", "app"],
+            "endpoint": ["endpoint", "url", "path"],
+        },
+    )
 
 
 def warm_up(spark, workdir: Path, options: EngineOptions | None = None, rounds: int = 2) -> float:
@@ -260,5 +296,5 @@ def warm_up(spark, workdir: Path, options: EngineOptions | None = None, rounds: 
         inputs.append(InputFile(file_id=i, path=str(path), name=name))
     for _ in range(rounds):
         for single in inputs:
-            analyze(spark, [single], options or _WARM_UP_OPTIONS)
+            analyze(spark, [single], options or warm_up_options())
     return time.monotonic() - started

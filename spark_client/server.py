@@ -174,6 +174,10 @@ def command(cfg: LocalServerConfig) -> list[str]:
         "spark.executor.extraJavaOptions": JAVA_OPTIONS,
         # The standalone master's REST submission port is unauthenticated.
         "spark.master.rest.enabled": "false",
+        # Static, read by the Python client: without it pyspark inspects the Python
+        # stack on every DataFrame and Column call (~0.2 s per analysis plan) to
+        # decorate error messages with user code locations; ours are the engine's.
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
     }
     conf.update({k: str(v) for k, v in cfg.conf.items()})
     args = [

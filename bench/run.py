@@ -1,0 +1,272 @@
+"""`make bench`: the platform against its baselines, in one run, on one Spark server.
+
+    .venv/bin/python -m bench --sizes 100k,1m          # or BENCH_SIZES=100k,1m,10m
+
+Cases (see docs/performance.md): (a) platform, queued -> succeeded through the
+service and a real qcluster; (b) minimal hand-written Spark job; (c) naive one
+query per report; (d) streamed upload of the largest file through gunicorn; (e)
+the filtered analysis page; plus the 2 000-line upload-to-result latency, worker
+memory per size and the Spark server's start and warm-up. Prints a table and
+writes bench/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform as host
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import datagen, report
+from bench.procs import MemoryWatch, free_port
+
+ROOT = Path(__file__).resolve().parent
+FORMATS = ("csv", "log4j")
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "100k,1m")
+    parser.add_argument("--formats", default=os.environ.get("BENCH_FORMATS") or ",".join(FORMATS))
+    parser.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS", "3")))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--small-runs", type=int, default=7, help="2 000-line uploads to time")
+    parser.add_argument("--page-requests", type=int, default=50)
+    parser.add_argument("--no-web", action="store_true", help="skip gunicorn: upload and page cases")
+    parser.add_argument("--no-naive", action="store_true", help="skip case (c)")
+    parser.add_argument("--spark-url", default=os.environ.get("BENCH_SPARK_CONNECT_URL"))
+    return parser.parse_args()
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem_kb / 1024**2, 1),
+        "python": host.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def spark_start(root: Path, url: str | None) -> tuple[str, Any, dict[str, Any]]:
+    """The bench's own local Spark Connect server (config.yaml's settings), or a given one."""
+    if url:
+        return url, None, {"given": url}
+    import yaml
+
+    from spark_client import server
+
+    local = yaml.safe_load((ROOT.parent / "config" / "config.yaml").read_text())["spark"]["local_server"]
+    port = free_port()
+    cfg = server.LocalServerConfig(
+        run_dir=root / "spark",
+        port=port,
+        master=local["master"],
+        driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", local["driver_memory"]),
+        ui_enabled=False,
+        startup_timeout=local["startup_timeout_seconds"],
+        conf={k: str(v) for k, v in local["conf"].items()},
+        name="bench-connect-server",
+        warm_up=False,
+    )
+    started = time.monotonic()
+    server.start(cfg)
+    up = time.monotonic() - started
+    warm = server.warm_up(cfg)
+    info = {"port": port, "start_seconds": round(up, 1), "warm_up_seconds": round(warm or 0, 1)}
+    return f"sc://127.0.0.1:{port}", cfg, info
+
+
+def main() -> None:
+    args = arguments()
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    root = datagen.data_dir()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    logs = root / "logs" / stamp
+    result: dict[str, Any] = {
+        "started": stamp,
+        "machine": machine(),
+        "sizes": sizes,
+        "formats": formats,
+        "reps": args.reps,
+        "seed": args.seed,
+    }
+    print(f"bench {stamp}: sizes {sizes}, formats {formats}, {result['machine']['cores']} cores", flush=True)
+
+    files = {}
+    for size in sizes:
+        for fmt in formats:
+            gen = datagen.generate(fmt, size, args.seed)
+            files[(fmt, size)] = gen
+            print(
+                f"  data {fmt:5s} {size:>10,} lines: {gen.mb:8.1f} MB (generated in {gen.seconds}s)",
+                flush=True,
+            )
+    small = datagen.generate("csv", 2000, args.seed)
+    result["data"] = {f"{f}-{s}": vars(g) for (f, s), g in files.items()}
+
+    url, spark_cfg, result["spark_server"] = spark_start(root, args.spark_url)
+    print(f"  Spark Connect {url} {result['spark_server']}", flush=True)
+    stack = _Stack(spark_cfg)
+    try:
+        _run(args, root, logs, url, files, small, result, stack)
+    finally:
+        stack.close()
+    result["machine"]["load_average_at_end"] = os.getloadavg()
+    out = ROOT / "results" / f"{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report.write(out, result)
+    print(report.table(result))
+    print(f"\nwritten to {out}")
+
+
+class _Session:
+    """The harness's own Spark session, closed before the server stops."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.spark, name)
+
+    def stop(self) -> None:
+        try:
+            self.spark.stop()
+        except Exception:  # noqa: S110 - the server may be gone already
+            pass
+
+
+class _Stack:
+    """Everything the run started, stopped in reverse order whatever happens."""
+
+    def __init__(self, spark_cfg: Any) -> None:
+        self.spark_cfg = spark_cfg
+        self.procs: list[Any] = []
+
+    def add(self, proc: Any) -> Any:
+        self.procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        if self.spark_cfg is not None:
+            from spark_client import server
+
+            server.stop(self.spark_cfg)
+
+
+def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: ANN001
+    from bench import jobs, platform, web
+
+    env = platform.environment(root=root, spark_url=url)
+    platform.django_ready(env)
+    from analyses import engine_config
+    from analyses.models import Analysis
+    from spark_client.session import connect
+
+    team, user = platform.bench_team()
+    options = engine_config.engine_options(Analysis(options={}))
+    spark = stack.add(_Session(connect(url, conf=engine_config.session_conf())))
+    qcluster = stack.add(platform.qcluster_start(env, logs / "qcluster.log"))
+    # Every django-q2 worker opens its own Spark session on its first task.
+    warm = [platform.analysis_timed(team, user, [small], "warm-up") for _ in range(3)]
+    result["worker_warm_up_seconds"] = [round(t.seconds, 2) for t in warm]
+
+    cases = []
+    for (fmt, size), gen in sorted(files.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        reps = 1 if size >= 5_000_000 else args.reps
+        case: dict[str, Any] = {"format": fmt, "size": size, "lines": gen.lines, "mb": round(gen.mb, 1)}
+        a_runs, b_runs, c_runs, worker = [], [], [], []
+        for rep in range(reps):
+            with MemoryWatch(qcluster.pid) as watch:
+                timed = platform.analysis_timed(team, user, [gen], f"bench {fmt} {size}")
+            if timed.status != "succeeded":
+                raise RuntimeError(f"analysis {timed.analysis_id} {timed.status}")
+            a_runs.append(timed)
+            worker.append(watch.as_dict())
+            b = jobs.minimal_job(spark, gen.path, fmt, options)
+            b_runs.append(b.seconds)
+            if rep == 0:
+                case["same_results_as_b"] = report.same_results(timed, b.output)
+            if not args.no_naive and (rep == 0 or size < 5_000_000):
+                c_runs.append(jobs.naive_job(spark, gen.path, fmt, options).seconds)
+            print(
+                f"  {fmt:5s} {size:>10,}  a {timed.seconds:7.2f}s (queue {timed.queue_seconds:.2f}s, "
+                f"spark {timed.stats.get('query_seconds')}s)  b {b.seconds:7.2f}s"
+                + (f"  c {c_runs[-1]:7.2f}s" if c_runs and len(c_runs) == rep + 1 else ""),
+                flush=True,
+            )
+        case["a"] = report.runs([t.seconds for t in a_runs])
+        case["a_queue_seconds"] = report.runs([t.queue_seconds for t in a_runs])
+        case["a_spark_query_seconds"] = report.runs([t.stats.get("query_seconds") or 0 for t in a_runs])
+        case["b"] = report.runs(b_runs)
+        case["c"] = report.runs(c_runs) if c_runs else None
+        case["worker_memory"] = worker
+        case["analysis_id"] = a_runs[-1].analysis_id
+        cases.append(case)
+    result["cases"] = cases
+
+    if args.no_web:
+        return
+    port = free_port()
+    gunicorn = stack.add(web.gunicorn_start(env, port, logs / "gunicorn.log"))
+    base = f"http://127.0.0.1:{port}"
+    session = web.signed_in(base, platform.USERNAME, platform.PASSWORD)
+
+    # 2 000 lines from upload to succeeded, Spark warm.
+    latencies = []
+    for _ in range(args.small_runs):
+        started = time.monotonic()
+        sent = web.upload_stream(session, port, Path(small.path), "small.csv")
+        timed = platform.analysis_wait(sent["response"]["id"], started)
+        latencies.append(timed.seconds)
+    result["small_upload_to_result"] = {
+        "lines": small.lines,
+        "runs": [round(x, 2) for x in latencies],
+        "median_seconds": round(statistics.median(latencies), 2),
+    }
+    print(f"  2 000 lines upload -> succeeded: {result['small_upload_to_result']}", flush=True)
+
+    # (e) the filtered page of the largest CSV analysis.
+    largest = max((c for c in cases if c["format"] == "csv"), key=lambda c: c["size"], default=cases[-1])
+    params = {
+        "start": "2024-03-05T00:00",
+        "end": "2024-03-08T23:59",
+        "levels": ["ERROR", "WARN"],
+        "services": ["api"],
+    }
+    result["page"] = web.page_timing(
+        session, base, f"/analyses/{largest['analysis_id']}/", params, args.page_requests
+    )
+    result["page"]["analysis_lines"] = largest["lines"]
+    print(f"  filtered page: {result['page']}", flush=True)
+
+    # (d) the largest file through HTTP, with no worker to pick it up afterwards.
+    qcluster.stop()
+    biggest = max(files.values(), key=lambda g: g.bytes)
+    result["upload"] = web.upload_big(session, port, gunicorn, Path(biggest.path))
+    platform.queue_clear()
+    platform.analysis_delete(result["upload"]["analysis_id"])
+    print(f"  upload: {result['upload']}", flush=True)
