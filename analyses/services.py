@@ -473,49 +473,52 @@ def _rollups_insert(analysis_id: int, output) -> None:  # noqa: ANN001
     """The three rollups in bulk, inside the caller's transaction.
 
     A large analysis has 10^5 rollup rows. On PostgreSQL they go in with COPY
-    (psycopg 3), without a model instance or an INSERT parameter per value: about
-    ten times faster than bulk_create, which other databases keep using.
+    (psycopg 3) as text built here, a line per row: no model instance, no INSERT
+    parameter per value, no datetime per hour. About ten times faster than
+    bulk_create, which other databases keep using.
     """
     rollups = (
-        (
-            RollupService,
-            ("hour", "level", "service", "count"),
-            (
-                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["count"])
-                for r in output.rollup_service
-            ),
-        ),
-        (
-            RollupErrorType,
-            ("hour", "level", "service", "error_type", "count"),
-            (
-                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["error_type"], r["count"])
-                for r in output.rollup_error_type
-            ),
-        ),
-        (
-            RollupIp,
-            ("hour", "level", "service", "ip", "count"),
-            (
-                (_parse_hour(r["hour"]), r["level"], r["service"] or "", r["ip"], r["count"])
-                for r in output.rollup_ip
-            ),
-        ),
+        (RollupService, ("hour", "level", "service"), output.rollup_service),
+        (RollupErrorType, ("hour", "level", "service", "error_type"), output.rollup_error_type),
+        (RollupIp, ("hour", "level", "service", "ip"), output.rollup_ip),
     )
     if connection.vendor != "postgresql":
         for model, fields, rows in rollups:
             model.objects.bulk_create(
-                (model(analysis_id=analysis_id, **dict(zip(fields, row, strict=True))) for row in rows),
+                (
+                    model(
+                        analysis_id=analysis_id,
+                        **{f: r[f] or "" for f in fields[1:]},
+                        hour=_parse_hour(r["hour"]),
+                        count=r["count"],
+                    )
+                    for r in rows
+                ),
                 batch_size=5000,
             )
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for model, fields, rows in rollups:
-            columns = ", ".join(quote(model._meta.get_field(f).column) for f in ("analysis", *fields))
+            names = ("analysis", *fields, "count")
+            columns = ", ".join(quote(model._meta.get_field(f).column) for f in names)
             with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((analysis_id, *row))
+                for start in range(0, len(rows), 10_000):
+                    copy.write(
+                        "".join(_copy_line(analysis_id, r, fields) for r in rows[start : start + 10_000])
+                    )
+
+
+# COPY's text format: backslash escapes for the characters that delimit it.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_line(analysis_id: int, row: dict, fields: tuple[str, ...]) -> str:
+    hour = row["hour"]
+    values = [str(analysis_id), "\\N" if hour is None else hour + "+00"]
+    values += [(row[f] or "").translate(_COPY_ESCAPES) for f in fields[1:]]
+    values.append(str(row["count"]))
+    return "\t".join(values) + "\n"
 
 
 def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001
