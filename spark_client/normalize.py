@@ -99,12 +99,13 @@ def _char_at(col: Column, pos: int) -> Column:
 
 
 def _iso_direct(raw: Column) -> Column:
-    """ISO-8601 read by a plain cast, plus the log4j `,SSS` fraction swapped for `.SSS`.
+    """ISO-8601 read by a plain cast, then the log4j `,SSS` fraction swapped for `.SSS`.
 
     Guards keep it to what `_iso(_clean(raw))` reads identically: a '-' in the fifth
     place (never an epoch number, which the full rules try first), no doubled blanks
     (which `_clean` would collapse), and for the comma form the exact digit layout
-    COMMA_FRACTION requires (fixed separators, a digit after the comma).
+    COMMA_FRACTION requires (fixed separators, a digit after the comma). The plain
+    cast comes first: most stamps need nothing else.
     """
     dated = (_char_at(raw, 5) == "-") & ~raw.contains("  ")
     comma = (
@@ -115,8 +116,12 @@ def _iso_direct(raw: Column) -> Column:
         & (_char_at(raw, 17) == ":")
         & _char_at(raw, 21).between("0", "9")
     )
-    text = F.when(comma, F.overlay(raw, F.lit("."), 20, 1)).otherwise(raw)
-    return F.when(dated, text.try_cast("timestamp"))
+    return F.when(
+        dated,
+        F.coalesce(
+            raw.try_cast("timestamp"), F.when(comma, F.overlay(raw, F.lit("."), 20, 1).try_cast("timestamp"))
+        ),
+    )
 
 
 def _parse_direct(raw: Column, kind: str, assume_year: int) -> Column | None:
