@@ -11,9 +11,10 @@ three times the rows for the aggregation to hash.
 The grouped rows are small next to the input, except the distinct error
 messages and the (hour, level, service, IP) rollup. A linear chain of window
 functions then ranks and caps the high-cardinality keys; the first window drops
-every message outside the top N, so the later ones see only the rollups. A last
-aggregation folds capped keys into "(other)" and splits the file/service rows
-into the per-file summary and the service rollup.
+every message outside the top N (already within each aggregation task), so the
+later ones see only the rollups. A last aggregation folds capped keys into
+"(other)", counts the distinct IPs and splits the file/service rows into the
+per-file summary and the service rollup.
 
 The plan is deliberately linear: a branch (union or self-join of the aggregate)
 would let the optimizer push each branch's filter below the aggregate and scan
@@ -123,8 +124,7 @@ def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
        become a few hundred instead of being sorted in one task.
     2. Every later window is partitioned by `g` (rollup sets or not) plus its own
        keys, and the first one by `g` alone: hash partitioning on `g` then
-       satisfies them all, so that chain (and the final aggregation, which groups
-       by `g` too) runs in the tasks of one stage.
+       satisfies them all, so that chain runs in the tasks of one stage.
     """
     sid = F.col("sid")
     cnt = F.col("cnt")
@@ -142,11 +142,11 @@ def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
     grouped = agg.withColumn("g", rollup)
     topped = grouped.select("*", F.row_number().over(top).alias("rn")).filter(F.col("rn") <= limit)
 
-    # The distinct IP count and the span of error minutes, per partition of g.
+    # The span of error minutes, per partition of g. (Distinct IPs are counted by
+    # the final aggregation: all IP rows fold into one group there.)
     by_g = Window.partitionBy("g")
     first = topped.select(
         "*",
-        F.sum(F.when(sid == IP, 1)).over(by_g).alias("ip_count"),
         F.min(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("min_minute"),
         F.max(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("max_minute"),
     )
@@ -211,7 +211,6 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     service = _capped(F.col("service"), F.col("svc_rank"), cap)
     capped_key = _capped(F.col("key"), F.col("key_rank"), cap)
     capped = rows.select(
-        "g",
         "gid",
         F.when(is_file | (gid == GID["sample"]), F.col("file_id")).alias("file_id"),
         F.when(is_file, F.col("status")).alias("status"),
@@ -230,10 +229,11 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         F.when(is_file, F.col("max_ts")).alias("max_ts"),
         F.when((gid == GID["svc"]) & F.col("service").isNotNull(), F.col("svc_rank")).alias("svc_rank"),
         F.when((gid == GID["et"]) & F.col("key").isNotNull(), F.col("key_rank")).alias("et_rank"),
-        F.when(gid == GID["ip"], F.col("ip_count")).alias("ip_count"),
+        F.when(gid == GID["ip"], F.lit(1)).alias("ip_row"),
     )
+    # Not grouped by g: the final aggregation gets a shuffle of its own and runs in
+    # parallel, where the window chain before it could not.
     group_cols = [
-        "g",
         "gid",
         "file_id",
         "status",
@@ -254,7 +254,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         F.max("max_ts").alias("max_ts"),
         F.max("svc_rank").alias("distinct_services"),
         F.max("et_rank").alias("distinct_error_types"),
-        F.max("ip_count").alias("distinct_ips"),
+        F.sum("ip_row").alias("distinct_ips"),
     )
     return final.select(
         "gid",
