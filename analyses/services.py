@@ -580,14 +580,18 @@ def _redispatch_stranded(now: datetime) -> int:
     """Queue again analyses whose task a dead cluster had pulled but never started.
 
     django-q2's ORM broker hides a pulled task until `retry` seconds pass (over an
-    hour here), so a killed qcluster strands what it had prefetched. When workers
-    sit idle while analyses wait longer than `redispatch_after_seconds`, their
-    tasks are sent again; a duplicate delivery is harmless because of the claim.
+    hour here), so a killed qcluster strands what it had prefetched. When a worker
+    is free and no analysis has started or ended for `redispatch_after_seconds`
+    while some have waited that long, their tasks are sent again. Workers that are
+    taking work are left alone (their queue drains by itself); a duplicate delivery
+    would be harmless anyway because of the claim.
     """
     worker = _worker_settings()
     if Analysis.objects.filter(status=Status.RUNNING).count() >= settings.Q_CLUSTER["workers"]:
         return 0
     cutoff = now - timedelta(seconds=worker["redispatch_after_seconds"])
+    if Analysis.objects.filter(Q(started_at__gte=cutoff) | Q(finished_at__gte=cutoff)).exists():
+        return 0
     stranded = list(
         Analysis.objects.filter(
             Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True, created_at__lt=cutoff),

@@ -77,11 +77,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by whitenoise (no CDN)
+    "analyses",  # before django_q: its `qcluster` command (supervised) replaces django-q2's
     "django_q",
     "axes",
     "csp",
     "accounts",
-    "analyses",
 ]
 
 MIDDLEWARE = [

@@ -130,6 +130,21 @@ def test_the_reaper_redispatches_analyses_stranded_by_a_dead_cluster(
     assert services.leases_reap()["redispatched"] == 0
 
 
+def test_no_redispatch_while_workers_are_taking_work(team_a, alice, tmp_path):
+    """A queue that drains (an analysis started recently) is not stranded: no duplicate delivery."""
+    old = timezone.now() - timedelta(hours=1)
+    waiting = make_analysis(team_a, alice, tmp_path)
+    Analysis.objects.filter(pk=waiting.pk).update(dispatched_at=old)
+    other = make_analysis(team_a, alice, tmp_path)
+    Analysis.objects.filter(pk=other.pk).update(
+        status=Status.SUCCEEDED, started_at=timezone.now() - timedelta(seconds=3), finished_at=timezone.now()
+    )
+    assert services.leases_reap()["redispatched"] == 0
+    # Once nothing has moved for the whole wait, the waiting one is sent again.
+    Analysis.objects.filter(pk=other.pk).update(started_at=old, finished_at=old)
+    assert services.leases_reap()["redispatched"] == 1
+
+
 def test_no_redispatch_while_every_worker_is_busy(team_a, alice, tmp_path, settings):
     old = timezone.now() - timedelta(hours=1)
     busy = [make_analysis(team_a, alice, tmp_path) for _ in range(settings.Q_CLUSTER["workers"])]

@@ -1,0 +1,107 @@
+"""`manage.py qcluster`: django-q2's cluster, supervised so that it outlives a
+database outage.
+
+django-q2's `Cluster.start()` waits, with no time limit, for its sentinel process
+to report ready. When the database is unreachable while the sentinel starts (a
+PostgreSQL restart, a failover), the sentinel dies in its constructor and the
+cluster hangs for good: the process is alive, no task is ever taken. This
+command, which replaces django-q2's own (the `analyses` app comes first in
+INSTALLED_APPS), waits for the database, starts the cluster, and starts a new
+one whenever the sentinel ends for any reason but a stop signal. Tasks a dead
+sentinel had pulled are recovered by the lease reaper (analyses.services).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from multiprocessing import Event, Process
+from uuid import uuid4
+
+from django.core.management.base import BaseCommand
+from django.db import OperationalError, connections
+from django_q.cluster import Cluster, Sentinel
+
+logger = logging.getLogger("analyses.worker")
+
+RESTART_DELAY_SECONDS = 3.0
+DATABASE_WAIT_MAX_DELAY_SECONDS = 10.0
+
+
+class SupervisedCluster(Cluster):
+    """A `Cluster` whose start gives up when the sentinel dies before it is ready,
+    and which remembers whether it was asked to stop."""
+
+    stop_requested = False
+
+    def start(self) -> bool:  # type: ignore[override]
+        connections.close_all()  # the sentinel is forked: no shared connection
+        self.stop_event = Event()
+        self.start_event = Event()
+        self.sentinel = Process(
+            target=Sentinel,
+            name=f"Process-{uuid4().hex}",
+            args=(self.stop_event, self.start_event, self.cluster_id, self.broker, self.timeout),
+        )
+        self.sentinel.start()
+        logger.info("Q Cluster %s starting.", self.name)
+        while not self.start_event.is_set():
+            if not self.sentinel.is_alive():
+                return False
+            time.sleep(0.1)
+        return True
+
+    def sig_handler(self, signum, frame) -> None:  # noqa: ANN001
+        self.stop_requested = True
+        super().sig_handler(signum, frame)
+
+
+def database_wait() -> None:
+    """Return once the default database accepts a connection, retrying with back-off."""
+    delay = 1.0
+    while True:
+        try:
+            connections["default"].ensure_connection()
+            connections.close_all()
+            return
+        except OperationalError as exc:
+            connections.close_all()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            logger.warning("database unreachable (%s); the worker retries in %.0fs", reason, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, DATABASE_WAIT_MAX_DELAY_SECONDS)
+
+
+class Command(BaseCommand):
+    help = "Start the django-q2 cluster (the analysis workers), restarted if it dies, e.g. in a database outage."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--run-once", action="store_true", help="Start the cluster, then stop it.")
+
+    def handle(self, *args, **options) -> None:
+        while True:
+            database_wait()
+            cluster = SupervisedCluster()
+            if cluster.start():
+                if options["run_once"]:
+                    cluster.stop()
+                    return
+                while cluster.sentinel.is_alive():
+                    time.sleep(1.0)
+                if cluster.stop_requested:
+                    return
+                logger.error(
+                    "the django-q sentinel exited (code %s); starting a new cluster in %.0fs",
+                    cluster.sentinel.exitcode,
+                    RESTART_DELAY_SECONDS,
+                )
+            elif cluster.stop_requested:
+                return
+            else:
+                logger.error(
+                    "the django-q cluster died while starting (code %s), most likely because the "
+                    "database went away; starting a new one in %.0fs",
+                    cluster.sentinel.exitcode,
+                    RESTART_DELAY_SECONDS,
+                )
+            time.sleep(RESTART_DELAY_SECONDS)
