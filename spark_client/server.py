@@ -125,9 +125,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _read_pid(cfg: LocalServerConfig) -> int | None:
+def pid_read(pid_file: Path) -> int | None:
+    """The pid in `pid_file` if that process is alive (a zombie counts as gone)."""
     try:
-        pid = int(cfg.pid_file.read_text().strip())
+        pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
     try:
@@ -144,6 +145,10 @@ def _read_pid(cfg: LocalServerConfig) -> int | None:
     except OSError:
         pass
     return pid
+
+
+def _read_pid(cfg: LocalServerConfig) -> int | None:
+    return pid_read(cfg.pid_file)
 
 
 def status(cfg: LocalServerConfig) -> ServerStatus:
@@ -283,20 +288,25 @@ def _wait_until_answering(cfg: LocalServerConfig, pid: int, proc: subprocess.Pop
 
 def stop(cfg: LocalServerConfig, timeout: float = 30.0) -> bool:
     """Stop the server we started (process group). Returns True if one was stopped."""
-    pid = _read_pid(cfg)
+    return process_stop(cfg.pid_file, timeout)
+
+
+def process_stop(pid_file: Path, timeout: float = 30.0) -> bool:
+    """SIGTERM the process group of the pid in `pid_file`, SIGKILL it after `timeout`."""
+    pid = pid_read(pid_file)
     if pid is None:
-        cfg.pid_file.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
         return False
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _read_pid(cfg) is not None:
+    while time.monotonic() < deadline and pid_read(pid_file) is not None:
         _reap(pid)
         time.sleep(0.2)
-    if _read_pid(cfg) is not None:
+    if pid_read(pid_file) is not None:
         _signal_group(pid, signal.SIGKILL)
         time.sleep(0.5)
         _reap(pid)
-    cfg.pid_file.unlink(missing_ok=True)
+    pid_file.unlink(missing_ok=True)
     return True
 
 

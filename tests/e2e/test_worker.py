@@ -1,10 +1,14 @@
 """A real qcluster process takes uploads to stored results through real Spark."""
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from analyses.management.commands.qcluster import descendants
 from analyses.models import Analysis, AnalysisResult, Status
 from tests.analyses.helpers import upload
 from tests.logdata import make_events, reference, render_csv
@@ -50,3 +54,45 @@ def test_qcluster_analyses_two_uploaded_files(client_for, bob, qcluster):
         "error": None,
         "terminal": True,
     }
+
+
+def _wait_log(proc, text: str, count: int, timeout: float = 60) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.output().count(text) >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not seen {count} time(s) in {timeout}s:\n{proc.output()[-3000:]}")
+
+
+def test_a_killed_sentinel_is_replaced_and_its_processes_stopped(client_for, bob, qcluster):
+    """django-q2 alone leaves a qcluster without its sentinel alive and idle forever;
+    ours stops what the dead sentinel left and starts a new cluster that takes work."""
+    _wait_log(qcluster, "running.", 1)
+    main = qcluster.proc.pid
+    sentinel = next(p for p in descendants(main) if main in _parents(p)[:1])
+    old = descendants(sentinel)
+    assert len(old) >= 4  # two workers, the monitor and the pusher
+
+    os.kill(sentinel, signal.SIGKILL)
+    _wait_log(qcluster, "the django-q sentinel exited", 1)
+    _wait_log(qcluster, "running.", 2)
+    assert f"stopped {len(old)} of its processes" in qcluster.output()
+    assert not (old & descendants(main)), "processes of the dead sentinel still run"
+
+    response = client_for(bob).post(
+        reverse("analyses:upload"),
+        {"files": [upload("after.csv", render_csv(make_events(200, seed=23)))]},
+        HTTP_ACCEPT="application/json",
+    )
+    analysis = wait_for_terminal(response.json()["id"])
+    assert analysis.status == Status.SUCCEEDED, (analysis.error, qcluster.output()[-3000:])
+    assert analysis.attempts == 1
+
+
+def _parents(pid: int) -> list[int]:
+    """The parent pid of `pid` as a one-element list (empty once it is gone)."""
+    try:
+        return [int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])]
+    except (OSError, ValueError, IndexError):
+        return []

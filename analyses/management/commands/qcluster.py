@@ -14,8 +14,11 @@ sentinel had pulled are recovered by the lease reaper (analyses.services).
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from multiprocessing import Event, Process
+from pathlib import Path
 from uuid import uuid4
 
 from django.core.management.base import BaseCommand
@@ -56,6 +59,38 @@ class SupervisedCluster(Cluster):
         super().sig_handler(signum, frame)
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (from Linux's /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def orphans_stop(pids: set[int]) -> int:
+    """SIGKILL what a dead sentinel left behind (its workers would keep taking tasks)."""
+    stopped = 0
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            stopped += 1
+        except ProcessLookupError:
+            pass
+    return stopped
+
+
 def database_wait() -> None:
     """Return once the default database accepts a connection, retrying with back-off."""
     delay = 1.0
@@ -86,13 +121,18 @@ class Command(BaseCommand):
                 if options["run_once"]:
                     cluster.stop()
                     return
+                # Remember the sentinel's processes: if it is killed, they are orphaned.
+                processes: set[int] = set()
                 while cluster.sentinel.is_alive():
+                    processes = descendants(cluster.sentinel.pid) or processes
                     time.sleep(1.0)
                 if cluster.stop_requested:
                     return
                 logger.error(
-                    "the django-q sentinel exited (code %s); starting a new cluster in %.0fs",
+                    "the django-q sentinel exited (code %s); stopped %d of its processes; "
+                    "starting a new cluster in %.0fs",
                     cluster.sentinel.exitcode,
+                    orphans_stop(processes),
                     RESTART_DELAY_SECONDS,
                 )
             elif cluster.stop_requested:
