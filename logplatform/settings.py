@@ -229,7 +229,7 @@ Q_CLUSTER = {
     "recycle": 200,
     "catch_up": False,
     "save_limit": 1000,
-    "poll": 0.5,
+    "poll": 0.2,
     "label": "Task queue",
 }
 
