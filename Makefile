@@ -71,7 +71,7 @@ worker: install
 
 web: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn logplatform.wsgi:application --bind 127.0.0.1:8000 --worker-class gthread --threads 4 --timeout 900
+	$(BIN)/gunicorn logplatform.wsgi:application --bind 127.0.0.1:8000 --worker-class gthread --threads 4 --timeout 900 --keep-alive 5
 
 # Benchmark harness (docs/performance.md): the platform against a minimal and a
 # naive Spark job on generated data. Sizes: make bench SIZES=100k,1m,10m (or BENCH_SIZES).

@@ -5,8 +5,9 @@
 It prepares a team, a user and a few analyses (through the real services and a
 real Spark Connect server), starts its own gunicorn, and then:
 
-* browse: N simulated users, each in a loop opening the history page, an analysis
-  page with random filters, and the API results (when the API is there), for the
+* browse: N simulated users, each signed in as its own account, in a loop opening
+  the history page, an analysis page, the same page with random filters, and the
+  API results, with a think time of 0.5-2 s between page views (`--think`), for the
   given time. Reports requests, errors, p50/p95/p99 per kind of request.
 * uploads: M parallel uploads of a generated file of the given size through the
   upload endpoint, streamed from disk; reports every status and the web process
@@ -48,8 +49,9 @@ def django_setup() -> None:
     django.setup()
 
 
-def prepare(analyses: int, rows: int) -> tuple[str, list[int]]:
-    """A team, a user and analysed data; returns the username and analysis ids."""
+def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]:
+    """A team, one member per simulated user, and analysed data; returns the
+    usernames and analysis ids (one account each: API rates are per user)."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -59,10 +61,12 @@ def prepare(analyses: int, rows: int) -> tuple[str, list[int]]:
     from analyses import services
     from tests.logdata import make_events, render_csv
 
-    username = f"load-{uuid.uuid4().hex[:6]}"
+    run = uuid.uuid4().hex[:6]
     team = Team.objects.filter(slug="load").first() or accounts.team_create(name="Load", slug="load")
-    accounts.user_create(username=username, password=PASSWORD)
-    accounts.membership_add(team=team, username=username, role="member")
+    usernames = [f"load-{run}-{n}" for n in range(users)]
+    for username in usernames:
+        accounts.user_create(username=username, password=PASSWORD)
+        accounts.membership_add(team=team, username=username, role="member")
     ids = []
     work = BASE_DIR / "artifacts" / "load-data"
     work.mkdir(parents=True, exist_ok=True)
@@ -74,7 +78,7 @@ def prepare(analyses: int, rows: int) -> tuple[str, list[int]]:
         )
         assert services.analysis_execute(analysis_id=analysis.pk) == "succeeded"
         ids.append(analysis.pk)
-    return username, ids
+    return usernames, ids
 
 
 def start_web(port: int, workers: int) -> subprocess.Popen:
@@ -94,6 +98,8 @@ def start_web(port: int, workers: int) -> subprocess.Popen:
             "8",
             "--timeout",
             "900",
+            "--keep-alive",
+            "5",  # as runplatform: longer than the think time, no reuse-after-close resets
         ],
         cwd=BASE_DIR,
         start_new_session=True,
@@ -168,7 +174,12 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def browse(url: str, username: str, ids: list[int], users: int, seconds: float) -> dict:
+def browse(
+    url: str, usernames: list[str], ids: list[int], seconds: float, think: tuple[float, float]
+) -> dict:
+    """Each simulated user signs in as its own account and loops over the pages,
+    pausing a random think time between page views, as a person (or locust) does."""
+    users = len(usernames)
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
@@ -177,7 +188,7 @@ def browse(url: str, username: str, ids: list[int], users: int, seconds: float) 
 
     def user(n: int) -> None:
         rng = random.Random(n)
-        session = signed_in(url, username)
+        session = signed_in(url, usernames[n])
         while time.monotonic() < stop:
             analysis = rng.choice(ids)
             hour = rng.randint(0, 60)
@@ -210,6 +221,7 @@ def browse(url: str, username: str, ids: list[int], users: int, seconds: float) 
                     latencies[kind].append(time.monotonic() - started)
                     if not ok:
                         errors.append(detail)
+                time.sleep(rng.uniform(*think))
 
     threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
     for t in threads:
@@ -334,19 +346,27 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=10)
     parser.add_argument("--upload-mb", type=int, default=300)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(0.5, 2.0),
+        metavar=("MIN", "MAX"),
+        help="seconds between page views",
+    )
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
     django_setup()
-    username, ids = prepare(args.analyses, args.rows)
+    usernames, ids = prepare(args.analyses, args.rows, args.users)
     web = start_web(args.port, args.web_workers)
     url = f"http://127.0.0.1:{args.port}"
     report: dict = {"cores": os.cpu_count(), "analyses": ids}
     try:
-        report["browse"] = browse(url, username, ids, args.users, args.seconds)
+        report["browse"] = browse(url, usernames, ids, args.seconds, tuple(args.think))
         print(json.dumps(report["browse"], indent=2), flush=True)
         if args.uploads:
-            report["uploads"] = uploads(url, username, args.uploads, args.upload_mb, web.pid)
+            report["uploads"] = uploads(url, usernames[0], args.uploads, args.upload_mb, web.pid)
             print(json.dumps(report["uploads"], indent=2), flush=True)
     finally:
         os.killpg(web.pid, signal.SIGTERM)

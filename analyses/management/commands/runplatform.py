@@ -72,6 +72,10 @@ class Command(BaseCommand):
                 "900",
                 "--graceful-timeout",
                 "20",
+                # Longer than a reader's pause between pages: gunicorn's 2 s default
+                # closes idle connections just as clients reuse them (reset errors).
+                "--keep-alive",
+                "5",
                 "--access-logfile",
                 "-",
             ],
