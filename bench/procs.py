@@ -8,8 +8,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
+
+from logplatform.processes import descendants, rss_kb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,31 +70,9 @@ class Proc:
         self.handle.close()
 
 
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def tree(root: int) -> list[int]:
     """A process and all its descendants."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children[int(fields[1])].append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
+    return [root, *descendants(root)]
 
 
 class MemoryWatch:

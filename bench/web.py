@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import re
 import statistics
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import requests
 
 from bench.procs import MemoryWatch, Proc, port_answers
+from logplatform.processes import web_command
 
 UPLOAD_PATH = "/analyses/upload/"
 CHUNK = 1024 * 1024
@@ -29,20 +29,7 @@ CHUNK = 1024 * 1024
 
 def gunicorn_start(env: dict[str, str], port: int, log: Path) -> Proc:
     """The web process as `make web` runs it (one gthread worker, 4 threads)."""
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "logplatform.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-        "--timeout",
-        "900",
-    ]
+    argv = web_command(f"127.0.0.1:{port}")
     proc = Proc(argv, log, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -24,7 +24,6 @@ import io
 import json
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
@@ -36,6 +35,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import requests
+
+from bench.web import signed_in as web_signed_in
+from logplatform.processes import tree_rss_mb, web_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password-123"  # noqa: S105 - a throwaway user on a test database
@@ -83,24 +85,7 @@ def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]
 
 def start_web(port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "logplatform.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(workers),
-            "--threads",
-            "8",
-            "--timeout",
-            "900",
-            "--keep-alive",
-            "5",  # as runplatform: longer than the think time, no reuse-after-close resets
-        ],
+        web_command(f"127.0.0.1:{port}", workers=workers, threads=8),
         cwd=BASE_DIR,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -119,42 +104,12 @@ def start_web(port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError(f"gunicorn did not start on port {port} (is the port taken?)")
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children[int(fields[1])].append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-        todo += children.get(pid, [])
-    return total / 1024
-
-
 def signed_in(url: str, username: str) -> requests.Session:
-    s = requests.Session()
-    page = s.get(f"{url}/accounts/login/", timeout=30).text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    r = s.post(
-        f"{url}/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        headers={"Referer": f"{url}/accounts/login/"},
-        timeout=30,
-    )
-    r.raise_for_status()
-    s.headers["X-CSRFToken"] = s.cookies["csrftoken"]
-    s.headers["Referer"] = f"{url}/analyses/upload/"
-    return s
+    """A browser-like session (bench.web's sign-in) with the CSRF headers uploads need."""
+    session = web_signed_in(url, username, PASSWORD)
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    session.headers["Referer"] = f"{url}/analyses/upload/"
+    return session
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

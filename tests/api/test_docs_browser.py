@@ -4,13 +4,13 @@ own static files, under the site's Content Security Policy, without leaving the 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from logplatform.processes import web_command
 from tests.conftest import Process, child_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,7 +22,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 def server(tmp_path):
     port = free_port()
     proc = Process(
-        [sys.executable, "-m", "gunicorn", "logplatform.wsgi:application", "--bind", f"127.0.0.1:{port}"],
+        web_command(f"127.0.0.1:{port}"),
         tmp_path / "web.log",
         child_env(),
     )

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from accounts import tokens
 from analyses.models import Analysis, Status
+from logplatform.processes import web_command
 from tests.conftest import BASE_DIR, Process, child_env, free_port
 from tests.logdata import make_events, reference, render_csv
 
@@ -27,20 +28,7 @@ def live(qcluster, tmp_path):
     """gunicorn serving the app on the test database, the qcluster running beside it."""
     port = free_port()
     proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "logplatform.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-        ],
+        web_command(f"127.0.0.1:{port}"),
         tmp_path / "web.log",
         child_env(),
     )

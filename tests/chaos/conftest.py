@@ -17,6 +17,7 @@ import requests
 from django.db import connection
 from django_q.models import Schedule
 
+from logplatform.processes import web_command
 from spark_client import server
 from tests.conftest import PASSWORD, Process, child_env, free_port
 
@@ -99,22 +100,7 @@ class Stack:
 
     def start_web(self) -> None:
         self.web = Process(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "logplatform.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.web_port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                "2",
-                "--threads",
-                "8",
-                "--timeout",
-                "120",
-            ],
+            web_command(f"127.0.0.1:{self.web_port}", workers=2, threads=8, timeout=120),
             self.tmp_path / f"web-{time.monotonic_ns()}.log",
             self.env,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 import zipfile
 from datetime import datetime
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from analyses import services
+from logplatform.processes import web_command
 from tests.conftest import BASE_DIR, PASSWORD, Process, child_env, free_port
 from tests.logdata import make_events, render_csv
 
@@ -30,20 +30,7 @@ def web(qcluster, tmp_path):
     """gunicorn serving the app on the test database (with the qcluster running)."""
     port = free_port()
     proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "logplatform.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-        ],
+        web_command(f"127.0.0.1:{port}", threads=8),
         tmp_path / "web.log",
         child_env(),
     )

@@ -3,13 +3,12 @@
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from analyses.management.commands.qcluster import descendants
 from analyses.models import Analysis, AnalysisResult, Status
+from logplatform.processes import descendants, parents
 from tests.analyses.helpers import upload
 from tests.logdata import make_events, reference, render_csv
 
@@ -70,7 +69,8 @@ def test_a_killed_sentinel_is_replaced_and_its_processes_stopped(client_for, bob
     ours stops what the dead sentinel left and starts a new cluster that takes work."""
     _wait_log(qcluster, "running.", 1)
     main = qcluster.proc.pid
-    sentinel = next(p for p in descendants(main) if main in _parents(p)[:1])
+    family = parents()
+    sentinel = next(p for p in descendants(main) if family.get(p) == main)
     old = descendants(sentinel)
     assert len(old) >= 4  # two workers, the monitor and the pusher
 
@@ -88,11 +88,3 @@ def test_a_killed_sentinel_is_replaced_and_its_processes_stopped(client_for, bob
     analysis = wait_for_terminal(response.json()["id"])
     assert analysis.status == Status.SUCCEEDED, (analysis.error, qcluster.output()[-3000:])
     assert analysis.attempts == 1
-
-
-def _parents(pid: int) -> list[int]:
-    """The parent pid of `pid` as a one-element list (empty once it is gone)."""
-    try:
-        return [int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])]
-    except (OSError, ValueError, IndexError):
-        return []

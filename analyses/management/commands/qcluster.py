@@ -18,12 +18,13 @@ import os
 import signal
 import time
 from multiprocessing import Event, Process
-from pathlib import Path
 from uuid import uuid4
 
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, connections
 from django_q.cluster import Cluster, Sentinel
+
+from logplatform.processes import descendants
 
 logger = logging.getLogger("analyses.worker")
 
@@ -59,26 +60,6 @@ class SupervisedCluster(Cluster):
         super().sig_handler(signum, frame)
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (from Linux's /proc; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def orphans_stop(pids: set[int]) -> int:
     """SIGKILL what a dead sentinel left behind (its workers would keep taking tasks)."""
     stopped = 0
@@ -108,7 +89,9 @@ def database_wait() -> None:
 
 
 class Command(BaseCommand):
-    help = "Start the django-q2 cluster (the analysis workers), restarted if it dies, e.g. in a database outage."
+    help = (
+        "Start the django-q2 cluster (the analysis workers), restarted if it dies, e.g. in a database outage."
+    )
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--run-once", action="store_true", help="Start the cluster, then stop it.")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from analyses.engine_config import local_server_config, spark_is_local
+from logplatform.processes import web_command
 from spark_client import server
 from spark_client.errors import SparkClientError
 from spark_client.session import health_check, redact
@@ -55,30 +56,11 @@ class Command(BaseCommand):
         spawn("qcluster", [sys.executable, "manage.py", "qcluster"])
         spawn(
             "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "logplatform.wsgi:application",
-                "--bind",
+            web_command(
                 f"{host}:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(web_workers),
-                "--threads",
-                "4",
-                "--timeout",
-                "900",
-                "--graceful-timeout",
-                "20",
-                # Longer than a reader's pause between pages: gunicorn's 2 s default
-                # closes idle connections just as clients reuse them (reset errors).
-                "--keep-alive",
-                "5",
-                "--access-logfile",
-                "-",
-            ],
+                workers=web_workers,
+                extra=("--graceful-timeout", "20", "--access-logfile", "-"),
+            ),
         )
         self.stdout.write(
             self.style.SUCCESS(f"\nlogplatform is up: http://{host}:{port}/   (Ctrl-C stops it)\n")
