@@ -473,9 +473,9 @@ def _rollups_insert(analysis_id: int, output) -> None:  # noqa: ANN001
     """The three rollups in bulk, inside the caller's transaction.
 
     A large analysis has 10^5 rollup rows. On PostgreSQL they go in with COPY
-    (psycopg 3) as text built here, a line per row: no model instance, no INSERT
-    parameter per value, no datetime per hour. About ten times faster than
-    bulk_create, which other databases keep using.
+    (psycopg 3), each Arrow batch of the rollup written as CSV by Arrow's own
+    writer: no Python object per row or value, so neither time nor the worker's
+    memory grows with a Python object per row. Other databases use bulk_create.
     """
     rollups = (
         (RollupService, ("hour", "level", "service"), output.rollup_service),
@@ -499,26 +499,39 @@ def _rollups_insert(analysis_id: int, output) -> None:  # noqa: ANN001
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for model, fields, rows in rollups:
+        for model, fields, rollup in rollups:
             names = ("analysis", *fields, "count")
             columns = ", ".join(quote(model._meta.get_field(f).column) for f in names)
-            with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for start in range(0, len(rows), 10_000):
-                    copy.write(
-                        "".join(_copy_line(analysis_id, r, fields) for r in rows[start : start + 10_000])
-                    )
+            sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.cursor.copy(sql) as copy:
+                for batch in rollup.batches(50_000):
+                    copy.write(_copy_csv(analysis_id, batch, fields))
 
 
-# COPY's text format: backslash escapes for the characters that delimit it.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _copy_csv(analysis_id: int, batch, fields: tuple[str, ...]) -> bytes:  # noqa: ANN001 - a pyarrow.RecordBatch
+    """One batch as COPY CSV lines: analysis id, hour with its zone, the text keys
+    ('' for none: the columns are NOT NULL), count.
 
+    Arrow's writer quotes every string, so an empty key is `""` (an empty string
+    to PostgreSQL) while a missing hour stays an unquoted empty field (NULL).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
 
-def _copy_line(analysis_id: int, row: dict, fields: tuple[str, ...]) -> str:
-    hour = row["hour"]
-    values = [str(analysis_id), "\\N" if hour is None else hour + "+00"]
-    values += [(row[f] or "").translate(_COPY_ESCAPES) for f in fields[1:]]
-    values.append(str(row["count"]))
-    return "\t".join(values) + "\n"
+    columns = [
+        pa.repeat(pa.scalar(analysis_id, pa.int64()), batch.num_rows),
+        pc.binary_join_element_wise(batch["hour"].cast(pa.string()), "+00", ""),
+        *(pc.fill_null(batch[f].cast(pa.string()), "") for f in fields[1:]),
+        batch["count"],
+    ]
+    sink = pa.BufferOutputStream()
+    pcsv.write_csv(
+        pa.record_batch(columns, names=[f"c{i}" for i in range(len(columns))]),
+        sink,
+        pcsv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return sink.getvalue().to_pybytes()
 
 
 def _record_file_errors(*, analysis_id: int, reports) -> None:  # noqa: ANN001

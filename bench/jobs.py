@@ -96,7 +96,7 @@ def minimal_job(spark, path: str, fmt: str, options: EngineOptions) -> JobResult
     table = collect_arrow(aggregate(_as_normalised(minimal_rows(spark, path, fmt)), options))
     seconds = time.perf_counter() - started
     reports = {1: FileReport(file_id=1, name=path.rsplit("/", 1)[-1], format=fmt)}
-    output = assemble(table.to_pylist(), reports, options, {"spark_queries": 1})
+    output = assemble(table, reports, options, {"spark_queries": 1})
     return JobResult(seconds=seconds, output=output)
 
 

@@ -12,7 +12,7 @@ import time
 from functools import reduce
 from pathlib import Path
 
-from spark_client.aggregate import GID, aggregate
+from spark_client.aggregate import aggregate
 from spark_client.detect import Detected, detect
 from spark_client.errors import (
     InputFileError,
@@ -176,46 +176,15 @@ def analyze(
             spark.removeTag(tag)
         spark.removeProgressHandler(handler)
     query_seconds = time.monotonic() - t0
-    result_rows = table.num_rows
-    rows = _rows(table, file_ids)
-    del table
     _report(progress, "Assembling results", QUERY_END + 2)
     stats = {
         "spark_queries": 1,
-        "result_rows": result_rows,
+        "result_rows": table.num_rows,
         "detect_seconds": round(t0 - started, 3),
         "query_seconds": round(query_seconds, 3),
         "bytes_in": sum(det.size for det in detected.values()),
     }
-    return assemble(rows, reports, options, stats)
-
-
-# The columns `results.assemble` reads for each kind of result row.
-_ROW_COLUMNS = {
-    GID["file"]: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
-    GID["sample"]: ("file_id", "sample", "cnt"),
-    GID["svc"]: ("hour", "level", "service", "cnt", "distinct_services"),
-    GID["et"]: ("hour", "level", "service", "error_type", "cnt", "distinct_error_types"),
-    GID["ipe"]: ("hour", "level", "service", "ip", "cnt"),
-    GID["ip"]: ("distinct_ips",),
-    GID["msg"]: ("message", "cnt"),
-    GID["min"]: ("bucket_start", "bucket_seconds", "cnt"),
-}
-
-
-def _rows(table, file_ids: list[int]) -> list[dict]:  # noqa: ANN001 - a pyarrow.Table
-    """Result rows as dicts of only the columns their kind uses: a 10^5-row result
-    then costs the worker a third of the memory and conversion time."""
-    import pyarrow.compute as pc
-
-    rows: list[dict] = []
-    for gid, columns in _ROW_COLUMNS.items():
-        part = table.filter(pc.equal(table["gid"], gid)).select(["gid", *columns]).to_pylist()
-        if "file_id" in columns:
-            for row in part:
-                row["file_id"] = file_ids[row["file_id"]]
-        rows += part
-    return rows
+    return assemble(table, reports, options, stats, file_ids)
 
 
 def collect_arrow(query):  # noqa: ANN001, ANN201 - DataFrame -> pyarrow.Table

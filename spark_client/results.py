@@ -1,18 +1,39 @@
 """Decode the rows of the one aggregate query into the result document parts.
 
-Pure Python over bounded aggregate rows: no Spark here, so it is unit-testable.
+No Spark here: the query's Arrow table in, an AnalysisOutput out, so it is
+unit-testable. The small row groups (per-file counts, samples, top messages,
+trend buckets) become Python rows; the three rollups, which grow with the
+input's time span and cardinality, stay Arrow columns end to end (summed here
+with Arrow compute, written to the database batch by batch), so the worker's
+memory does not grow with a Python object per rollup row.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from spark_client.aggregate import GID, OTHER
-from spark_client.types import LEVELS, AnalysisOutput, EngineOptions, FileReport
+from spark_client.types import LEVELS, AnalysisOutput, EngineOptions, FileReport, Rollup
 
 Row = dict[str, Any]
+
+# The columns each small result group uses (the query's rows carry the union).
+_SMALL = {
+    GID["file"]: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
+    GID["sample"]: ("file_id", "sample", "cnt"),
+    GID["ip"]: ("distinct_ips",),
+    GID["msg"]: ("message", "cnt"),
+    GID["min"]: ("bucket_start", "bucket_seconds", "cnt"),
+}
+# The rollups: their key columns, then the distinct count that travels with them.
+_ROLLUPS = {
+    GID["svc"]: (("hour", "level", "service"), "distinct_services"),
+    GID["et"]: (("hour", "level", "service", "error_type"), "distinct_error_types"),
+    GID["ipe"]: (("hour", "level", "service", "ip"), None),
+}
 
 
 def ranked(counts: dict[Any, int], key_name: str, limit: int | None = None) -> list[Row]:
@@ -27,15 +48,45 @@ def by_time(counts: dict[str, int], key_name: str) -> list[Row]:
     return [{key_name: k, "count": counts[k]} for k in sorted(counts)]
 
 
+def _sums(table: pa.Table, key: str, where: pa.Array | None = None) -> dict[Any, int]:
+    """`cnt` summed per value of `key` (None is a key like any other), over the rows `where` holds."""
+    if where is not None:
+        table = table.filter(where)  # a null in `where` drops the row
+    if table.num_rows == 0:
+        return {}
+    grouped = table.group_by(key, use_threads=False).aggregate([("cnt", "sum")])
+    return dict(zip(grouped[key].to_pylist(), grouped["cnt_sum"].to_pylist(), strict=True))
+
+
+def _not_other(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a key is not the capped-keys bucket; None keys stay in."""
+    return pc.or_kleene(pc.is_null(column), pc.not_equal(column, OTHER))
+
+
+def _max(column: pa.ChunkedArray) -> int:
+    return max(pc.max(column).as_py() or 0, 0) if len(column) else 0
+
+
 def assemble(
-    rows: Iterable[Row],
+    table: pa.Table,
     reports: dict[int, FileReport],
     options: EngineOptions,
     stats: dict[str, Any],
+    file_ids: list[int] | None = None,
 ) -> AnalysisOutput:
-    by_gid: dict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        by_gid[row["gid"]].append(row)
+    """`table` holds the aggregate query's rows; `file_ids[position]` maps the
+    file position used inside Spark back to the caller's id (identity if None)."""
+    gids = table["gid"]
+
+    def part(gid: int, columns: tuple[str, ...]) -> pa.Table:
+        return table.filter(pc.equal(gids, gid)).select(list(columns))
+
+    small: dict[int, list[Row]] = {gid: part(gid, cols).to_pylist() for gid, cols in _SMALL.items()}
+    if file_ids is not None:
+        for gid in (GID["file"], GID["sample"]):
+            for row in small[gid]:
+                row["file_id"] = file_ids[row["file_id"]]
+    rollups = {gid: part(gid, (*keys, "cnt", *([d] if d else []))) for gid, (keys, d) in _ROLLUPS.items()}
     errors = set(options.error_levels)
 
     # --- summary and files (set "file") ----------------------------------
@@ -43,7 +94,7 @@ def assemble(
     total = without_ts = unparsed = 0
     first_ts: str | None = None
     last_ts: str | None = None
-    for row in by_gid[GID["file"]]:
+    for row in small[GID["file"]]:
         report = reports[row["file_id"]]
         cnt = row["cnt"]
         if row["status"] == "unparsed":
@@ -69,68 +120,32 @@ def assemble(
             report.last_ts = _latest(report.last_ts, high)
             last_ts = _latest(last_ts, high)
 
-    for row in sorted(by_gid[GID["sample"]], key=lambda r: (-r["cnt"], r["sample"])):
+    for row in sorted(small[GID["sample"]], key=lambda r: (-r["cnt"], r["sample"])):
         reports[row["file_id"]].samples.append(row["sample"])
 
     # --- rollup 1: (hour, level, service) ---------------------------------
-    rollup_service: list[Row] = []
-    by_hour: dict[str, int] = defaultdict(int)
-    by_day: dict[str, int] = defaultdict(int)
-    per_service: dict[str, int] = defaultdict(int)
-    by_severity: dict[str, int] = defaultdict(int)
-    distinct_services = 0
-    for row in by_gid[GID["svc"]]:
-        rollup_service.append(
-            {"hour": row["hour"], "level": row["level"], "service": row["service"], "count": row["cnt"]}
-        )
-        distinct_services = max(distinct_services, row["distinct_services"] or 0)
-        if row["level"] not in errors:
-            continue
-        by_severity[row["level"]] += row["cnt"]
-        if row["hour"] is not None:
-            by_hour[row["hour"]] += row["cnt"]
-            by_day[row["hour"][:10]] += row["cnt"]
-        if row["service"] is not None and row["service"] != OTHER:
-            per_service[row["service"]] += row["cnt"]
+    svc = rollups[GID["svc"]]
+    distinct_services = _max(svc["distinct_services"])
+    error_svc = svc.filter(pc.is_in(svc["level"], value_set=pa.array(sorted(errors), pa.string())))
+    by_severity = _sums(error_svc, "level")
+    per_service = _sums(error_svc, "service", pc.not_equal(error_svc["service"], OTHER))
+    timed = error_svc.filter(pc.is_valid(error_svc["hour"]))
+    by_hour = _sums(timed, "hour")
+    by_day = _sums(timed.append_column("day", pc.utf8_slice_codeunits(timed["hour"], 0, 10)), "day")
 
     # --- rollup 2: (hour, level, service, error_type) ---------------------
-    rollup_error_type: list[Row] = []
-    per_type: dict[str, int] = defaultdict(int)
-    distinct_types = 0
-    for row in by_gid[GID["et"]]:
-        rollup_error_type.append(
-            {
-                "hour": row["hour"],
-                "level": row["level"],
-                "service": row["service"],
-                "error_type": row["error_type"],
-                "count": row["cnt"],
-            }
-        )
-        distinct_types = max(distinct_types, row["distinct_error_types"] or 0)
-        if row["error_type"] != OTHER:
-            per_type[row["error_type"]] += row["cnt"]
+    et = rollups[GID["et"]]
+    distinct_types = _max(et["distinct_error_types"])
+    per_type = _sums(et, "error_type", _not_other(et["error_type"]))
 
     # --- rollup 3: (hour, level, service, ip) ------------------------------
-    rollup_ip: list[Row] = []
-    per_ip: dict[str, int] = defaultdict(int)
-    for row in by_gid[GID["ipe"]]:
-        rollup_ip.append(
-            {
-                "hour": row["hour"],
-                "level": row["level"],
-                "service": row["service"],
-                "ip": row["ip"],
-                "count": row["cnt"],
-            }
-        )
-        if row["ip"] != OTHER:
-            per_ip[row["ip"]] += row["cnt"]
+    ipe = rollups[GID["ipe"]]
+    per_ip = _sums(ipe, "ip", _not_other(ipe["ip"]))
 
-    distinct_ips = sum(row["distinct_ips"] or 0 for row in by_gid[GID["ip"]])
-    top_messages = {row["message"]: row["cnt"] for row in by_gid[GID["msg"]]}
-    trends = {row["bucket_start"]: row["cnt"] for row in by_gid[GID["min"]]}
-    bucket_seconds = next((row["bucket_seconds"] for row in by_gid[GID["min"]]), None)
+    distinct_ips = sum(row["distinct_ips"] or 0 for row in small[GID["ip"]])
+    top_messages = {row["message"]: row["cnt"] for row in small[GID["msg"]]}
+    trends = {row["bucket_start"]: row["cnt"] for row in small[GID["min"]]}
+    bucket_seconds = next((row["bucket_seconds"] for row in small[GID["min"]]), None)
 
     error_count = sum(levels[lv] for lv in errors)
     n = options.top_n
@@ -164,12 +179,17 @@ def assemble(
         summary=summary,
         files=[reports[k] for k in sorted(reports)],
         tables=tables,
-        rollup_service=rollup_service,
-        rollup_error_type=rollup_error_type,
-        rollup_ip=rollup_ip,
+        rollup_service=_rollup(svc, GID["svc"]),
+        rollup_error_type=_rollup(et, GID["et"]),
+        rollup_ip=_rollup(ipe, GID["ipe"]),
         trend_bucket_seconds=bucket_seconds,
         stats=stats,
     )
+
+
+def _rollup(table: pa.Table, gid: int) -> Rollup:
+    keys = list(_ROLLUPS[gid][0])
+    return Rollup(table.select([*keys, "cnt"]).rename_columns([*keys, "count"]))
 
 
 def _earliest(a: str | None, b: str) -> str:

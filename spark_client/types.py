@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,36 @@ class FileReport:
         }
 
 
+class Rollup:
+    """One rollup's rows as Arrow columns: hour (ISO string or None), level, service,
+    [error_type | ip,] count.
+
+    A large analysis has 10^5 rollup rows; as Python dicts they would cost the
+    worker hundreds of MB, growing with the input. Kept columnar they cost a few
+    bytes a value, and are written to the database batch by batch (`batches`).
+    Iterating yields plain dicts, a chunk at a time.
+    """
+
+    CHUNK = 10_000
+
+    def __init__(self, table: Any) -> None:  # a pyarrow.Table
+        self.table = table
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch.to_pylist()
+
+    def batches(self, rows: int = CHUNK) -> list[Any]:
+        return self.table.to_batches(max_chunksize=rows)
+
+
 @dataclass
 class AnalysisOutput:
     """Everything one analysis produces: the result document parts and the rollups."""
@@ -106,11 +136,10 @@ class AnalysisOutput:
     summary: dict[str, Any]
     files: list[FileReport]
     tables: dict[str, list[dict[str, Any]]]
-    # Rollups for filtering: lists of plain dicts with hour (ISO string or None),
-    # level, service and count (+ error_type / ip).
-    rollup_service: list[dict[str, Any]]
-    rollup_error_type: list[dict[str, Any]]
-    rollup_ip: list[dict[str, Any]]
+    # Rollups for filtering (hour, level, service, count; + error_type / ip).
+    rollup_service: Rollup
+    rollup_error_type: Rollup
+    rollup_ip: Rollup
     trend_bucket_seconds: int | None
     stats: dict[str, Any]
 
