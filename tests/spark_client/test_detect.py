@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import os
+import random
 
 import pytest
 
-from spark_client.detect import check_gzip, detect
+from spark_client.detect import check_gzip, csv_has_quoted_newline, detect
 from spark_client.errors import InputFileError
 from tests.spark_client.conftest import engine_options
 
@@ -120,3 +123,32 @@ def test_concatenated_gzip_members_are_counted_whole(tmp_path):
 def test_prose_with_commas_is_not_taken_for_a_csv_header(tmp_path):
     with pytest.raises(InputFileError, match="could not be detected"):
         sniff(tmp_path, "Dear diary, nothing here is a log.\n")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_quoted_newline_scan_agrees_with_a_csv_parser(tmp_path, seed):
+    """Block by block (7 bytes here, so quotes and breaks straddle blocks) the scan
+    finds a line break inside a value exactly when Python's csv module reads one."""
+    rnd = random.Random(seed)
+    pool = ["plain", "a,b", 'say "hi"', '""', "", "x" * 9, "ünï", "two\nlines", "cr\rhere", "crlf\r\nin"]
+    weights = [30, 8, 8, 4, 6, 6, 4] + [1 if seed % 2 else 0] * 3  # half the files hold none
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator=rnd.choice(["\n", "\r\n"]))
+    for _ in range(rnd.randint(1, 60)):
+        writer.writerow(rnd.choices(pool, weights, k=4))
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.getvalue().encode())
+    expected = any(
+        "\n" in value or "\r" in value
+        for row in csv.reader(io.StringIO(text.getvalue(), newline=""))
+        for value in row
+    )
+
+    assert csv_has_quoted_newline(path, block=7) is expected
+    assert csv_has_quoted_newline(path) is expected
+
+
+def test_a_stray_quote_reads_as_maybe(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text('ts,level,message\n2024-01-01,INFO,5" screen\n2024-01-01,INFO,ok\n')
+    assert csv_has_quoted_newline(path) is True
