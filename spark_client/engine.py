@@ -9,8 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
+from typing import Any
+
+from pyspark.sql.types import StructType
 
 from spark_client.aggregate import aggregate
 from spark_client.detect import Detected, detect
@@ -167,24 +171,45 @@ def analyze(
     if tag:
         spark.addTag(tag)
     t0 = time.monotonic()
+    stats = {
+        "spark_queries": 1,
+        "result_rows": 0,
+        "detect_seconds": round(t0 - started, 3),
+        "bytes_in": sum(det.size for det in detected.values()),
+    }
+
+    def batches() -> Iterator[Any]:
+        for batch in stream_arrow(query):
+            stats["result_rows"] += batch.num_rows
+            yield batch
+
+    # The result's batches are decoded as they arrive (results.assemble).
     try:
-        table = collect_arrow(query)
+        output = assemble(batches(), reports, options, stats, file_ids)
     except Exception as exc:
         raise _translate(exc) from exc
     finally:
         if tag:
             spark.removeTag(tag)
         spark.removeProgressHandler(handler)
-    query_seconds = time.monotonic() - t0
+    stats["query_seconds"] = round(time.monotonic() - t0, 3)
     _report(progress, "Assembling results", QUERY_END + 2)
-    stats = {
-        "spark_queries": 1,
-        "result_rows": table.num_rows,
-        "detect_seconds": round(t0 - started, 3),
-        "query_seconds": round(query_seconds, 3),
-        "bytes_in": sum(det.size for det in detected.values()),
-    }
-    return assemble(table, reports, options, stats, file_ids)
+    return output
+
+
+def stream_arrow(query) -> Iterator[Any]:  # noqa: ANN001 - DataFrame -> pyarrow.Tables
+    """The query's rows as Arrow tables, one per batch the server sends, in one
+    round trip, so the caller never holds the whole result (10^5 rollup rows for a
+    large analysis) at once. Same request as `collect_arrow`, through pyspark's
+    batch iterator (the one behind `toLocalIterator`, before its Row conversion)."""
+    client = query._session.client
+    to_tables = getattr(client, "to_table_as_iterator", None)
+    if to_tables is None:  # another pyspark: one table
+        yield collect_arrow(query)
+        return
+    for item in to_tables(query._plan.to_proto(client), query._plan.observations):
+        if not isinstance(item, StructType):
+            yield item
 
 
 def collect_arrow(query):  # noqa: ANN001, ANN201 - DataFrame -> pyarrow.Table

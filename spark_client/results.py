@@ -1,15 +1,19 @@
 """Decode the rows of the one aggregate query into the result document parts.
 
-No Spark here: the query's Arrow table in, an AnalysisOutput out, so it is
-unit-testable. The small row groups (per-file counts, samples, top messages,
-trend buckets) become Python rows; the three rollups, which grow with the
-input's time span and cardinality, stay Arrow columns end to end (summed here
-with Arrow compute, written to the database batch by batch), so the worker's
-memory does not grow with a Python object per rollup row.
+No Spark here: the query's Arrow batches in, an AnalysisOutput out, so it is
+unit-testable. Batches are consumed as they arrive. The small row groups
+(per-file counts, samples, top messages, trend buckets) become Python rows; the
+three rollups, which grow with the input's time span and cardinality, are summed
+per batch with Arrow compute and spilled to Arrow IPC files, so the worker holds
+one batch of them at a time whatever the size of the input.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -58,6 +62,11 @@ def _sums(table: pa.Table, key: str, where: pa.Array | None = None) -> dict[Any,
     return dict(zip(grouped[key].to_pylist(), grouped["cnt_sum"].to_pylist(), strict=True))
 
 
+def _add(into: dict[Any, int], sums: dict[Any, int]) -> None:
+    for key, count in sums.items():
+        into[key] = into.get(key, 0) + count
+
+
 def _not_other(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a key is not the capped-keys bucket; None keys stay in."""
     return pc.or_kleene(pc.is_null(column), pc.not_equal(column, OTHER))
@@ -67,27 +76,109 @@ def _max(column: pa.ChunkedArray) -> int:
     return max(pc.max(column).as_py() or 0, 0) if len(column) else 0
 
 
+class _Spill:
+    """A rollup's rows appended batch by batch to an Arrow IPC file."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.columns = [*keys, "count"]
+        self.schema = pa.schema([*((k, pa.string()) for k in keys), ("count", pa.int64())])
+        self.rows = 0
+        self.path: str | None = None
+        self.writer: pa.ipc.RecordBatchFileWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self.writer is None:
+            fd, self.path = tempfile.mkstemp(prefix="logplatform-rollup-", suffix=".arrow")
+            os.close(fd)
+            self.writer = pa.ipc.new_file(self.path, self.schema)
+        self.writer.write_table(table.rename_columns(self.columns).cast(self.schema))
+        self.rows += table.num_rows
+
+    def rollup(self) -> Rollup:
+        if self.writer is None:
+            return Rollup(self.schema.empty_table())
+        self.writer.close()
+        return Rollup(path=self.path, rows=self.rows, columns=self.columns)
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+
 def assemble(
-    table: pa.Table,
+    result: pa.Table | Iterable[pa.Table | pa.RecordBatch],
     reports: dict[int, FileReport],
     options: EngineOptions,
     stats: dict[str, Any],
     file_ids: list[int] | None = None,
 ) -> AnalysisOutput:
-    """`table` holds the aggregate query's rows; `file_ids[position]` maps the
-    file position used inside Spark back to the caller's id (identity if None)."""
-    gids = table["gid"]
+    """`result` holds the aggregate query's rows, as one table or as the batches
+    Spark sends; `file_ids[position]` maps the file position used inside Spark
+    back to the caller's id (identity if None)."""
+    errors = set(options.error_levels)
+    error_levels = pa.array(sorted(errors), pa.string())
+    small: dict[int, list[Row]] = {gid: [] for gid in _SMALL}
+    spills = {gid: _Spill(keys) for gid, (keys, _) in _ROLLUPS.items()}
+    by_severity: dict[str, int] = {}
+    per_service: dict[str, int] = {}
+    by_hour: dict[str, int] = {}
+    by_day: dict[str, int] = {}
+    per_type: dict[str | None, int] = {}
+    per_ip: dict[str | None, int] = {}
+    distinct_services = distinct_types = 0
+    try:
+        for batch in [result] if isinstance(result, pa.Table) else result:
+            table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+            gids = table["gid"]
 
-    def part(gid: int, columns: tuple[str, ...]) -> pa.Table:
-        return table.filter(pc.equal(gids, gid)).select(list(columns))
+            def part(gid: int, columns: tuple[str, ...], table: pa.Table = table, gids=gids) -> pa.Table:  # noqa: ANN001
+                # Select first: the filter then copies only the group's own columns.
+                return table.select(list(columns)).filter(pc.equal(gids, gid))
 
-    small: dict[int, list[Row]] = {gid: part(gid, cols).to_pylist() for gid, cols in _SMALL.items()}
+            for gid, columns in _SMALL.items():
+                small[gid] += part(gid, columns).to_pylist()
+            parts = {
+                gid: part(gid, (*keys, "cnt", *([d] if d else []))) for gid, (keys, d) in _ROLLUPS.items()
+            }
+            for gid, (keys, _) in _ROLLUPS.items():
+                spills[gid].write(parts[gid].select([*keys, "cnt"]))
+
+            # --- rollup 1: (hour, level, service) -------------------------
+            svc = parts[GID["svc"]]
+            distinct_services = max(distinct_services, _max(svc["distinct_services"]))
+            error_svc = svc.filter(pc.is_in(svc["level"], value_set=error_levels))
+            _add(by_severity, _sums(error_svc, "level"))
+            _add(per_service, _sums(error_svc, "service", pc.not_equal(error_svc["service"], OTHER)))
+            timed = error_svc.filter(pc.is_valid(error_svc["hour"]))
+            _add(by_hour, _sums(timed, "hour"))
+            _add(
+                by_day,
+                _sums(timed.append_column("day", pc.utf8_slice_codeunits(timed["hour"], 0, 10)), "day"),
+            )
+
+            # --- rollup 2: (hour, level, service, error_type) -------------
+            et = parts[GID["et"]]
+            distinct_types = max(distinct_types, _max(et["distinct_error_types"]))
+            _add(per_type, _sums(et, "error_type", _not_other(et["error_type"])))
+
+            # --- rollup 3: (hour, level, service, ip) ----------------------
+            ipe = parts[GID["ipe"]]
+            _add(per_ip, _sums(ipe, "ip", _not_other(ipe["ip"])))
+            del table, gids, parts, svc, error_svc, timed, et, ipe
+        rollups = {gid: spill.rollup() for gid, spill in spills.items()}
+    except BaseException:
+        for spill in spills.values():
+            spill.discard()
+        raise
+
     if file_ids is not None:
         for gid in (GID["file"], GID["sample"]):
             for row in small[gid]:
                 row["file_id"] = file_ids[row["file_id"]]
-    rollups = {gid: part(gid, (*keys, "cnt", *([d] if d else []))) for gid, (keys, d) in _ROLLUPS.items()}
-    errors = set(options.error_levels)
 
     # --- summary and files (set "file") ----------------------------------
     levels = dict.fromkeys(LEVELS, 0)
@@ -122,25 +213,6 @@ def assemble(
 
     for row in sorted(small[GID["sample"]], key=lambda r: (-r["cnt"], r["sample"])):
         reports[row["file_id"]].samples.append(row["sample"])
-
-    # --- rollup 1: (hour, level, service) ---------------------------------
-    svc = rollups[GID["svc"]]
-    distinct_services = _max(svc["distinct_services"])
-    error_svc = svc.filter(pc.is_in(svc["level"], value_set=pa.array(sorted(errors), pa.string())))
-    by_severity = _sums(error_svc, "level")
-    per_service = _sums(error_svc, "service", pc.not_equal(error_svc["service"], OTHER))
-    timed = error_svc.filter(pc.is_valid(error_svc["hour"]))
-    by_hour = _sums(timed, "hour")
-    by_day = _sums(timed.append_column("day", pc.utf8_slice_codeunits(timed["hour"], 0, 10)), "day")
-
-    # --- rollup 2: (hour, level, service, error_type) ---------------------
-    et = rollups[GID["et"]]
-    distinct_types = _max(et["distinct_error_types"])
-    per_type = _sums(et, "error_type", _not_other(et["error_type"]))
-
-    # --- rollup 3: (hour, level, service, ip) ------------------------------
-    ipe = rollups[GID["ipe"]]
-    per_ip = _sums(ipe, "ip", _not_other(ipe["ip"]))
 
     distinct_ips = sum(row["distinct_ips"] or 0 for row in small[GID["ip"]])
     top_messages = {row["message"]: row["cnt"] for row in small[GID["msg"]]}
@@ -179,17 +251,12 @@ def assemble(
         summary=summary,
         files=[reports[k] for k in sorted(reports)],
         tables=tables,
-        rollup_service=_rollup(svc, GID["svc"]),
-        rollup_error_type=_rollup(et, GID["et"]),
-        rollup_ip=_rollup(ipe, GID["ipe"]),
+        rollup_service=rollups[GID["svc"]],
+        rollup_error_type=rollups[GID["et"]],
+        rollup_ip=rollups[GID["ipe"]],
         trend_bucket_seconds=bucket_seconds,
         stats=stats,
     )
-
-
-def _rollup(table: pa.Table, gid: int) -> Rollup:
-    keys = list(_ROLLUPS[gid][0])
-    return Rollup(table.select([*keys, "cnt"]).rename_columns([*keys, "count"]))
 
 
 def _earliest(a: str | None, b: str) -> str:

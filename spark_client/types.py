@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,29 +107,55 @@ class Rollup:
     [error_type | ip,] count.
 
     A large analysis has 10^5 rollup rows; as Python dicts they would cost the
-    worker hundreds of MB, growing with the input. Kept columnar they cost a few
-    bytes a value, and are written to the database batch by batch (`batches`).
-    Iterating yields plain dicts, a chunk at a time.
+    worker hundreds of MB, growing with the input. The engine spills them to an
+    Arrow IPC file as the query's batches arrive (`path`; deleted with this
+    object), so they are read back, and written to the database, one batch at a
+    time; a small rollup can also be held as a table. Iterating yields dicts.
     """
 
     CHUNK = 10_000
 
-    def __init__(self, table: Any) -> None:  # a pyarrow.Table
+    def __init__(
+        self, table: Any = None, *, path: str | None = None, rows: int = 0, columns: list[str] | None = None
+    ) -> None:
+        if (table is None) == (path is None):
+            raise ValueError("a Rollup holds either a table or the path of an Arrow IPC file")
         self.table = table
+        self.path = path
+        self._rows = table.num_rows if table is not None else rows
+        self._columns = list(table.column_names) if table is not None else list(columns or [])
+        if path is not None:
+            weakref.finalize(self, _unlink, path)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.table.column_names)
+        return self._columns
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return self._rows
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for batch in self.batches():
             yield from batch.to_pylist()
 
-    def batches(self, rows: int = CHUNK) -> list[Any]:
-        return self.table.to_batches(max_chunksize=rows)
+    def batches(self, rows: int = CHUNK) -> Iterator[Any]:
+        """pyarrow RecordBatches of at most `rows` rows; from a file, one read at a time."""
+        if self.table is not None:
+            yield from self.table.to_batches(max_chunksize=rows)
+            return
+        import pyarrow as pa
+
+        with pa.OSFile(self.path) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                for start in range(0, batch.num_rows, rows):
+                    yield batch.slice(start, rows)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 @dataclass

@@ -149,3 +149,57 @@ def test_an_empty_result_assembles_to_zeros():
     assert out.summary["total_logs"] == 0 and out.summary["distinct_services"] == 0
     assert all(rows == [] for rows in out.tables.values())
     assert len(out.rollup_ip) == 0 and list(out.rollup_service) == []
+
+
+def test_batches_as_they_arrive_give_the_same_output_as_one_table(tmp_path, monkeypatch):
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    options = EngineOptions(assume_year=2024, top_n=3)
+    rows = _rows(11)
+    table = pa.Table.from_pylist(rows, schema=pa.schema(COLUMNS))
+
+    def reports():
+        return {10: FileReport(10, "a.log"), 20: FileReport(20, "b.log")}
+
+    whole = assemble(table, reports(), options, {}, file_ids=[10, 20])
+    streamed = assemble(table.to_batches(max_chunksize=37), reports(), options, {}, file_ids=[10, 20])
+
+    assert table.to_batches(max_chunksize=37).__len__() > 10
+    assert streamed.summary == whole.summary
+    assert streamed.tables == whole.tables
+    assert [f.as_dict() for f in streamed.files] == [f.as_dict() for f in whole.files]
+    for name in ("rollup_service", "rollup_error_type", "rollup_ip"):
+        a, b = getattr(streamed, name), getattr(whole, name)
+        assert len(a) == len(b) > 0 and a.columns == b.columns
+        assert list(a) == list(b)
+        assert sum(batch.num_rows for batch in a.batches(rows=5)) == len(b)
+    spilled = list(tmp_path.glob("logplatform-rollup-*.arrow"))
+    assert len(spilled) == 6  # three rollups, each of two outputs
+    del streamed, whole, a, b
+    gc.collect()
+    assert list(tmp_path.glob("logplatform-rollup-*.arrow")) == []
+
+
+def test_a_failed_stream_leaves_no_spill_files(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    table = pa.Table.from_pylist(_rows(3), schema=pa.schema(COLUMNS))
+
+    def broken():
+        yield from table.to_batches(max_chunksize=50)[:3]
+        raise ConnectionError("server went away")
+
+    with pytest.raises(ConnectionError):
+        assemble(
+            broken(),
+            {10: FileReport(10, "a"), 20: FileReport(20, "b")},
+            EngineOptions(assume_year=2024),
+            {},
+            [10, 20],
+        )
+    assert list(tmp_path.glob("*")) == []
