@@ -38,3 +38,30 @@ def test_the_web_command_keeps_connections_longer_than_a_pause_between_pages():
     assert argv[argv.index("--workers") + 1] == "2" and argv[argv.index("--threads") + 1] == "8"
     assert int(argv[argv.index("--keep-alive") + 1]) >= 5
     assert argv[-2:] == ["--access-logfile", "-"]
+
+
+def test_the_supervisor_finds_and_stops_processes_started_after_its_last_look():
+    """The qcluster supervisor is a child subreaper: a dead parent's processes are
+    handed to it, also one started after its last snapshot, and it stops and reaps them."""
+    script = """
+import os, subprocess, sys, time
+from analyses.management.commands.qcluster import orphans_stop, subreaper_become
+from logplatform.processes import descendants, parents
+assert subreaper_become()
+middle = os.fork()
+if middle == 0:  # the 'sentinel': starts a 'worker', then dies without a word
+    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    os._exit(0)
+os.waitpid(middle, 0)
+deadline = time.monotonic() + 10
+while not descendants(os.getpid()) and time.monotonic() < deadline:
+    time.sleep(0.05)
+orphans = descendants(os.getpid())
+assert len(orphans) == 1 and parents()[next(iter(orphans))] == os.getpid(), orphans
+assert orphans_stop(orphans) == 1
+assert not descendants(os.getpid())  # killed and reaped: not even a zombie
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

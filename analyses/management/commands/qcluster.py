@@ -9,10 +9,15 @@ command, which replaces django-q2's own (the `analyses` app comes first in
 INSTALLED_APPS), waits for the database, starts the cluster, and starts a new
 one whenever the sentinel ends for any reason but a stop signal. Tasks a dead
 sentinel had pulled are recovered by the lease reaper (analyses.services).
+
+The command makes itself a child subreaper (Linux): the processes of a killed
+sentinel are handed to it rather than to init, so it finds and stops all of them,
+also those started after its last look at the sentinel's process tree.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -30,6 +35,7 @@ logger = logging.getLogger("analyses.worker")
 
 RESTART_DELAY_SECONDS = 3.0
 DATABASE_WAIT_MAX_DELAY_SECONDS = 10.0
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class SupervisedCluster(Cluster):
@@ -60,8 +66,18 @@ class SupervisedCluster(Cluster):
         super().sig_handler(signum, frame)
 
 
+def subreaper_become() -> bool:
+    """Have orphaned descendants reparented to this process (Linux prctl); False elsewhere."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def orphans_stop(pids: set[int]) -> int:
-    """SIGKILL what a dead sentinel left behind (its workers would keep taking tasks)."""
+    """SIGKILL what a dead sentinel left behind (its workers would keep taking tasks),
+    and reap those that were handed to us so that none stays a zombie."""
     stopped = 0
     for pid in pids:
         try:
@@ -69,6 +85,11 @@ def orphans_stop(pids: set[int]) -> int:
             stopped += 1
         except ProcessLookupError:
             pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # not ours: init reaps it
     return stopped
 
 
@@ -97,6 +118,7 @@ class Command(BaseCommand):
         parser.add_argument("--run-once", action="store_true", help="Start the cluster, then stop it.")
 
     def handle(self, *args, **options) -> None:
+        subreaper = subreaper_become()
         while True:
             database_wait()
             cluster = SupervisedCluster()
@@ -111,6 +133,8 @@ class Command(BaseCommand):
                     time.sleep(1.0)
                 if cluster.stop_requested:
                     return
+                if subreaper:  # the sentinel's processes are now ours, and only they
+                    processes |= descendants(os.getpid())
                 logger.error(
                     "the django-q sentinel exited (code %s); stopped %d of its processes; "
                     "starting a new cluster in %.0fs",
