@@ -152,8 +152,9 @@ def test_a_killed_worker_leaves_no_orphaned_spark_query(stack, bob):
     s.start_web()
     session = browser_session(s.url, "bob")
     big = render_csv(make_events(600_000, seed=500, span_hours=200))
-    # Three copies: a query of ~30 s on two cores, still running when the retry comes.
-    analysis_id = page_upload(session, s.url, [(f"big-{i}.csv", big) for i in range(3)])
+    # Six copies (3.6M lines): a query of ~25 s on two cores, still running when the
+    # retry comes ~11 s after the kill (three copies were done in time, now and then).
+    analysis_id = page_upload(session, s.url, [(f"big-{i}.csv", big) for i in range(6)])
     s.start_qcluster()
     running = wait_for(
         # Progress past the start of the Spark stage: the query runs on the server.
