@@ -1,8 +1,9 @@
 """Lifecycle of a local Spark Connect server run from the pip-installed pyspark.
 
-The pyspark wheel ships the Spark Connect jar but not `sbin/start-connect-server.sh`,
-so we run what that script runs: `spark-submit --class ...SparkConnectServer`, in its
-own process group, with logs and a pid file under the data directory.
+The pyspark wheel ships the Spark Connect jar but not `sbin/start-connect-server.sh`.
+We run `spark-submit spark_client/driver/connect_main.py`: a driver with Spark's Connect
+plugin, whose sessions share generated code (see that module), in its own process
+group, with logs and a pid file under the data directory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,9 @@ from spark_client.session import port_answers
 
 logger = logging.getLogger(__name__)
 
-CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+# In a directory of its own: run as a script, its directory comes first on sys.path,
+# where spark_client/types.py would shadow the standard library's `types`.
+CONNECT_MAIN = Path(__file__).with_name("driver") / "connect_main.py"
 # Spark compiles a whole stage of the query into one Java method; with the
 # normalisation rules of every format those methods pass HotSpot's 8000-byte
 # limit, and HotSpot then leaves them interpreted: measured 3x slower per row.
@@ -187,8 +191,6 @@ def command(cfg: LocalServerConfig) -> list[str]:
     conf.update({k: str(v) for k, v in cfg.conf.items()})
     args = [
         str(home / "bin" / "spark-submit"),
-        "--class",
-        CONNECT_CLASS,
         "--name",
         "logplatform Spark Connect server",
         "--master",
@@ -198,7 +200,7 @@ def command(cfg: LocalServerConfig) -> list[str]:
     ]
     for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
-    args.append("spark-internal")
+    args.append(str(CONNECT_MAIN))
     return args
 
 
@@ -222,7 +224,8 @@ def start(cfg: LocalServerConfig) -> ServerStatus:
     env["SPARK_HOME"] = str(spark_home())
     env["SPARK_LOG_DIR"] = str(cfg.run_dir)
     env["SPARK_LOCAL_IP"] = "127.0.0.1" if _is_loopback(cfg.host) else cfg.host
-    env.pop("PYSPARK_PYTHON", None)
+    # The driver program is Python: this interpreter, which has pyspark.
+    env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     env.pop(TOKEN_ENV, None)
     if cfg.token:
         env[TOKEN_ENV] = cfg.token

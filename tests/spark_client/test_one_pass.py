@@ -67,3 +67,36 @@ def test_progress_is_reported_while_spark_runs(spark, tmp_path):
     spark_percents = [p.percent for p in seen if p.stage == "Reading and aggregating in Spark"]
     assert min(spark_percents) >= 10 and max(spark_percents) <= 90
     assert max(spark_percents) > 10
+
+
+def compilations(ui: str) -> int:
+    """Classes the server's code generator has compiled so far (Spark's metrics servlet)."""
+    metrics = requests.get(f"{ui}/metrics/json/", timeout=10).json()["histograms"]
+    (count,) = [m["count"] for name, m in metrics.items() if name.endswith("CodeGenerator.compilationTime")]
+    return count
+
+
+def test_a_new_session_reuses_the_code_another_session_compiled(spark, spark_url, spark_ui, tmp_path):
+    """Each qcluster worker has its own Spark Connect session. The server shares
+    generated code between sessions (spark_client/driver/connect_main.py), so a
+    worker's first analysis does not compile and JIT the whole query again."""
+    from analyses.engine_config import session_conf
+    from spark_client.engine import analyze
+    from spark_client.session import connect
+    from spark_client.types import InputFile
+    from tests.spark_client.conftest import engine_options
+
+    path = tmp_path / "shared.csv"
+    path.write_text(ld.render_csv(ld.make_events(500, seed=53)))
+    files = [InputFile(1, str(path), "shared.csv")]
+    first = analyze(spark, files, engine_options())
+    before = compilations(os.environ["TEST_SPARK_UI_URL"])
+    assert before > 0
+
+    other = connect(spark_url, conf=session_conf())
+    try:
+        second = analyze(other, files, engine_options())
+    finally:
+        other.stop()
+    assert second.summary == first.summary
+    assert compilations(os.environ["TEST_SPARK_UI_URL"]) == before
