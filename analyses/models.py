@@ -108,10 +108,25 @@ class AnalysisResult(models.Model):
         return f"Result of {self.analysis}"
 
 
+def _rollup_analysis() -> models.ForeignKey:
+    """A rollup's analysis: a large analysis writes 10^5 rollup rows in one COPY.
+
+    No database constraint: PostgreSQL checks a deferred foreign key row by row at
+    commit, as long as the COPY itself (44 000 rows: 120 ms COPY, 130 ms check).
+    Rollups are written only by `services._results_write` and removed only with
+    their analysis (Django's cascade in `services.analysis_delete`); both hold the
+    analysis row's lock, so no rollup outlives its analysis. No index of its own
+    either: (analysis, hour) leads with the analysis.
+    """
+    return models.ForeignKey(
+        Analysis, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+
+
 class RollupService(models.Model):
     """Counts by (hour, level, service) — every row; services past the cap are '(other)'."""
 
-    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="+")
+    analysis = _rollup_analysis()
     hour = models.DateTimeField(null=True)
     level = models.CharField(max_length=10)
     service = models.CharField(max_length=200, blank=True, default="")
@@ -127,7 +142,7 @@ class RollupService(models.Model):
 class RollupErrorType(models.Model):
     """Error rows by (hour, level, service, error type)."""
 
-    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="+")
+    analysis = _rollup_analysis()
     hour = models.DateTimeField(null=True)
     level = models.CharField(max_length=10)
     service = models.CharField(max_length=200, blank=True, default="")
@@ -144,7 +159,7 @@ class RollupErrorType(models.Model):
 class RollupIp(models.Model):
     """Error rows by (hour, level, service, IP)."""
 
-    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="+")
+    analysis = _rollup_analysis()
     hour = models.DateTimeField(null=True)
     level = models.CharField(max_length=10)
     service = models.CharField(max_length=200, blank=True, default="")

@@ -88,3 +88,69 @@ def test_rollups_are_stored_value_for_value(team_a, alice, tmp_path, rows):
         stored = _ordered(model.objects.filter(analysis=analysis).values_list(*fields))
         assert len(stored) == rows
         assert stored == _expected(rollup, key)
+
+
+def _rollup_counts(analysis_id: int) -> list[int]:
+    return [
+        m.objects.filter(analysis_id=analysis_id).count() for m in (RollupService, RollupErrorType, RollupIp)
+    ]
+
+
+def test_deleting_an_analysis_deletes_its_rollups(team_a, alice, tmp_path):
+    analysis = make_analysis(team_a, alice, tmp_path)
+    kept = make_analysis(team_a, alice, tmp_path, name="b.csv")
+    for a in (analysis, kept):
+        services.results_store(
+            claim=services.analysis_claim(analysis_id=a.pk), analysis=a, output=_output(40)
+        )
+    assert _rollup_counts(analysis.pk) == [40, 40, 40]
+
+    services.analysis_delete(analysis=analysis)
+
+    assert _rollup_counts(analysis.pk) == [0, 0, 0]
+    assert _rollup_counts(kept.pk) == [40, 40, 40]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alice, tmp_path):
+    """Rollups have no database foreign key: a delete waits for the analysis row
+    lock a results write holds, then deletes what the write committed."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    analysis = make_analysis(team_a, alice, tmp_path)
+    writing, release = threading.Event(), threading.Event()
+
+    def results_write() -> None:  # what services._results_write does, paused before commit
+        try:
+            with transaction.atomic():
+                Analysis.objects.select_for_update().get(pk=analysis.pk)
+                services._rollups_insert(analysis.pk, _output(30))
+                writing.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=results_write)
+    writer.start()
+    assert writing.wait(30)
+    threading.Timer(1.0, release.set).start()  # the delete below waits for the write until then
+    services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+    writer.join(30)
+
+    assert not Analysis.objects.filter(pk=analysis.pk).exists()
+    assert _rollup_counts(analysis.pk) == [0, 0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_results_write_after_a_delete_stores_nothing(team_a, alice, tmp_path):
+    analysis = make_analysis(team_a, alice, tmp_path)
+    claim = services.analysis_claim(analysis_id=analysis.pk)
+    services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+
+    with pytest.raises(services.LostClaim):
+        services.results_store(claim=claim, analysis=analysis, output=_output(25))
+    assert _rollup_counts(analysis.pk) == [0, 0, 0]
