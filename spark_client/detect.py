@@ -426,9 +426,10 @@ def csv_has_quoted_newline(path: Path, block: int = 1 << 20) -> bool:
 
     In CSV (RFC 4180, Spark's reader with quote = escape = `"`) quotes open and
     close values and an escaped quote is two of them, so a line break is inside a
-    value exactly when an odd number of quotes came before it. The parity of the
-    running quote count is checked at every line break with numpy, one block at a
-    time: disk speed, a few MB of memory whatever the file's size (Arrow's CSV
+    value exactly when an odd number of quotes came before it. With numpy, one
+    block at a time, the quotes before each line break are counted by a binary
+    search of the break in the quotes' positions (a running sum over every byte
+    cost twice as much): disk speed, a few MB of memory whatever the file's size (Arrow's CSV
     parser, used before, held ~150 MB for an 80 MB file). A stray quote inside an
     unquoted value reads as "maybe", which keeps the multi-line reader: slower,
     never wrong.
@@ -439,14 +440,9 @@ def csv_has_quoted_newline(path: Path, block: int = 1 << 20) -> bool:
     with path.open("rb") as fh:
         while chunk := fh.read(block):
             data = np.frombuffer(chunk, dtype=np.uint8)
-            quotes = data == 34  # '"'
-            breaks = (data == 10) | (data == 13)
-            if quotes.any():
-                # uint8 wraps at 256, which keeps the parity.
-                odd = (np.cumsum(quotes, dtype=np.uint8) + parity) & 1
-                if np.any(breaks & odd.astype(bool)):
-                    return True
-                parity = int(odd[-1])
-            elif parity and breaks.any():
+            quotes = np.flatnonzero(data == 34)  # '"'
+            breaks = np.flatnonzero((data == 10) | (data == 13))
+            if len(breaks) and np.any((np.searchsorted(quotes, breaks) + parity) & 1):
                 return True
+            parity = (parity + len(quotes)) & 1
     return False
