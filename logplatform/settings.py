@@ -229,7 +229,9 @@ Q_CLUSTER = {
     "recycle": 200,
     "catch_up": False,
     "save_limit": 1000,
-    "poll": 0.2,
+    # An idle cluster asks the queue table 10 times a second (a few indexed
+    # queries); a new analysis waits 50 ms for a worker on average.
+    "poll": 0.1,
     "label": "Task queue",
 }
 
