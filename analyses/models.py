@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
 from accounts.models import Team
 
@@ -114,8 +116,9 @@ def _rollup_analysis() -> models.ForeignKey:
     No database constraint: PostgreSQL checks a deferred foreign key row by row at
     commit, as long as the COPY itself (44 000 rows: 120 ms COPY, 130 ms check).
     Rollups are written only by `services._results_write` and removed only with
-    their analysis (Django's cascade in `services.analysis_delete`); both hold the
-    analysis row's lock, so no rollup outlives its analysis. No index of its own
+    their analysis (Django's cascade, however the analysis is deleted); both hold
+    the analysis row's lock (`_analysis_lock_before_delete`), so no rollup
+    outlives its analysis. No index of its own
     either: (analysis, hour) leads with the analysis.
     """
     return models.ForeignKey(
@@ -302,3 +305,13 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number}: {'ok' if self.ok else self.error or self.status_code}"
+
+
+@receiver(pre_delete, sender=Analysis, dispatch_uid="analyses.analysis_lock_before_delete")
+def _analysis_lock_before_delete(sender, instance: Analysis, using: str, **kwargs) -> None:  # noqa: ANN001
+    """Every deletion of an analysis (the service, the admin, a team's cascade) first
+    takes the row lock a results write holds. Django sends pre_delete inside its
+    delete transaction, before deleting the rollups: they are deleted after a write
+    in progress has committed, or that write finds its analysis gone and stores
+    nothing."""
+    list(Analysis.objects.using(using).select_for_update().filter(pk=instance.pk).values_list("pk"))

@@ -620,12 +620,7 @@ def _redispatch_stranded(now: datetime) -> int:
 
 
 @transaction.atomic
-@transaction.atomic
 def analysis_delete(*, analysis: Analysis) -> None:
-    # The row lock a results write holds too: the rollups (no database foreign
-    # key) are deleted after a write in progress has committed, or that write
-    # finds its analysis gone and stores nothing.
-    Analysis.objects.select_for_update().filter(pk=analysis.pk).first()
     paths = list(analysis.files.values_list("stored_path", flat=True))
     analysis_id = analysis.pk
     analysis.delete()

@@ -112,9 +112,11 @@ def test_deleting_an_analysis_deletes_its_rollups(team_a, alice, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alice, tmp_path):
-    """Rollups have no database foreign key: a delete waits for the analysis row
-    lock a results write holds, then deletes what the write committed."""
+@pytest.mark.parametrize("deleted_by", ["service", "team"])
+def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alice, tmp_path, deleted_by):
+    """Rollups have no database foreign key: a delete, by the service or by a team's
+    cascade, waits for the analysis row lock a results write holds, then deletes
+    what the write committed."""
     import threading
 
     from django.db import connection, connections, transaction
@@ -138,14 +140,16 @@ def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alic
     writer.start()
     assert writing.wait(30)
     threading.Timer(1.0, release.set).start()  # the delete below waits for the write until then
-    services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+    if deleted_by == "service":
+        services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+    else:
+        team_a.delete()
     writer.join(30)
 
     assert not Analysis.objects.filter(pk=analysis.pk).exists()
     assert _rollup_counts(analysis.pk) == [0, 0, 0]
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_results_write_after_a_delete_stores_nothing(team_a, alice, tmp_path):
     analysis = make_analysis(team_a, alice, tmp_path)
     claim = services.analysis_claim(analysis_id=analysis.pk)
