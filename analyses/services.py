@@ -314,6 +314,7 @@ def analysis_execute(*, analysis_id: int) -> str:
                     ", ".join(stopped),
                 )
         _owned(claim).update(spark_session_id=spark.session_id)
+        connected = time.monotonic()
         output = analyze(
             spark,
             engine_config.input_files(files),
@@ -321,13 +322,21 @@ def analysis_execute(*, analysis_id: int) -> str:
             progress=lambda p: analysis_progress(claim=claim, stage=p.stage, percent=p.percent),
             tag=tag,
         )
+        analysed = time.monotonic()
         analysis_progress(claim=claim, stage="Storing results", percent=94)
         document = results_store(claim=claim, analysis=analysis, output=output)
+        stored = time.monotonic()
         _evaluate_alerts(analysis, document)
         logger.info(
-            "analysis %s succeeded in %.1fs: %s rows, %s errors",
+            "analysis %s succeeded in %.2fs (session %.2fs, detect %.2fs, Spark %.2fs, store %.2fs, "
+            "alerts %.2fs): %s rows, %s errors",
             analysis_id,
             time.monotonic() - started,
+            connected - started,
+            output.stats["detect_seconds"],
+            output.stats["query_seconds"],
+            stored - analysed,
+            time.monotonic() - stored,
             output.summary["total_logs"],
             output.summary["error_count"],
         )
