@@ -136,6 +136,7 @@ def local_server_config():
         ui_enabled=local["ui_enabled"],
         ui_port=local["ui_port"],
         startup_timeout=local["startup_timeout_seconds"],
+        warm_up_lines=local["warm_up_lines"],
         conf={k: str(v) for k, v in local["conf"].items()},
         token=os.environ.get("SPARK_CONNECT_TOKEN") or None,
         name=f"connect-server-{port}",

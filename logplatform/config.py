@@ -142,6 +142,7 @@ SPEC: dict[str, Any] = {
             "ui_enabled": boolean,
             "ui_port": integer(minimum=1),
             "startup_timeout_seconds": number(minimum=1),
+            "warm_up_lines": integer(minimum=0),
             "conf": mapping_of(_scalar_string),
         },
         "session_conf": mapping_of(_scalar_string),

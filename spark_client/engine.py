@@ -300,13 +300,25 @@ def warm_up_options() -> EngineOptions:
     )
 
 
-def warm_up(spark, workdir: Path, options: EngineOptions | None = None, rounds: int = 2) -> float:
+def warm_up(
+    spark,
+    workdir: Path,
+    options: EngineOptions | None = None,
+    rounds: int = 2,
+    volume_lines: int = 0,
+    volume_rounds: int = 3,
+) -> float:
     """Analyse a few lines of each common format on a fresh server; returns seconds.
 
     A new Spark JVM runs its first queries in the bytecode interpreter: planning,
     code generation and the Janino compiler itself take ~20 s on the first
     analysis and ~1 s once the JIT has seen them. Paying that at server start keeps
     it out of the first user's analysis. `workdir` must be readable by the server.
+
+    With `volume_lines`, a CSV and a log4j file of that many lines are then
+    analysed `volume_rounds` times each: a few lines compile the query's code, but
+    HotSpot only optimises the generated per-row loops once they have run over
+    real volumes; until then a million CSV lines take about twice as long.
     """
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -318,4 +330,51 @@ def warm_up(spark, workdir: Path, options: EngineOptions | None = None, rounds: 
     for _ in range(rounds):
         for single in inputs:
             analyze(spark, [single], options or warm_up_options())
+    if volume_lines > 0:
+        volume = [
+            InputFile(file_id=i, path=str(path), name=path.name)
+            for i, path in enumerate(_volume_files(workdir, volume_lines), start=1)
+        ]
+        for _ in range(volume_rounds):
+            for single in volume:
+                analyze(spark, [single], options or warm_up_options())
     return time.monotonic() - started
+
+
+_SERVICES = ("api", "auth", "db", "cache", "payments", "search", "worker", "gateway")
+_LEVELS = ("INFO",) * 12 + ("DEBUG",) * 4 + ("WARN",) * 2 + ("ERROR", "CRITICAL")
+_MESSAGES = (
+    "GET /orders/{n} 200 in {m} ms",
+    "Connection timeout after {m}s to 10.0.{a}.{b}",
+    'Payment {n} failed: "card declined"',
+    "Retrying request {u} attempt {a}",
+    "Job {n} scheduled, queue depth {m}",
+    "NullPointerException in handler {a} at 0x{n:x}",
+)
+
+
+def _volume_files(workdir: Path, lines: int) -> list[Path]:
+    """A CSV and a log4j file of `lines` varied lines each (kept for the next start)."""
+    csv_path = workdir / f"volume-{lines}.csv"
+    log_path = workdir / f"volume-{lines}.log"
+    if csv_path.exists() and log_path.exists():
+        return [csv_path, log_path]
+    csv_rows = ["timestamp,log_level,message,ip,service,endpoint\n"]
+    log_rows = []
+    for i in range(lines):
+        seconds = i * 86_400 // lines
+        stamp = f"2024-01-01 {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        mixed = i * 2654435761 % 2**32  # Knuth's multiplicative hash: a fixed, varied mix
+        level = _LEVELS[mixed % len(_LEVELS)]
+        service = _SERVICES[(mixed >> 8) % len(_SERVICES)]
+        message = _MESSAGES[(mixed >> 16) % len(_MESSAGES)].format(
+            n=i * 7919 % 100_003, m=i % 997, a=i % 251, b=i * 3 % 253, u=f"{mixed:08x}-{i:04x}"
+        )
+        quoted = '"' + message.replace('"', '""') + '"'
+        csv_rows.append(f"{stamp},{level},{quoted},10.1.{i % 200}.{i % 250},{service},/{service}/{i % 40}\n")
+        log_rows.append(f"{stamp},{i % 1000:03d} {level:5s} [main] org.example.{service}: {message}\n")
+    for path, rows in ((csv_path, csv_rows), (log_path, log_rows)):
+        part = path.with_suffix(path.suffix + ".part")
+        part.write_text("".join(rows))
+        part.replace(path)
+    return [csv_path, log_path]

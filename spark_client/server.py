@@ -49,8 +49,11 @@ class LocalServerConfig:
     conf: dict[str, str] = field(default_factory=dict)
     token: str | None = None
     name: str = "connect-server"
-    # Run a few small analyses once the server answers (see engine.warm_up).
+    # Run a few small analyses once the server answers (see engine.warm_up), then
+    # (if > 0) a CSV and a log4j file of this many lines, so the JIT has optimised
+    # the per-row code before the first user's analysis.
     warm_up: bool = True
+    warm_up_lines: int = 0
 
     @property
     def pid_file(self) -> Path:
@@ -255,7 +258,7 @@ def start(cfg: LocalServerConfig) -> ServerStatus:
     return answering
 
 
-def warm_up(cfg: LocalServerConfig) -> float | None:
+def warm_up(cfg: LocalServerConfig, volume_lines: int | None = None) -> float | None:
     """Warm a server we just started; a failure here only costs the first user time."""
     from spark_client.engine import warm_up as analyses_warm_up
     from spark_client.session import connect
@@ -266,7 +269,11 @@ def warm_up(cfg: LocalServerConfig) -> float | None:
     try:
         spark = connect(url, conf={"spark.sql.session.timeZone": "UTC"})
         try:
-            seconds = analyses_warm_up(spark, cfg.run_dir / "warm-up")
+            seconds = analyses_warm_up(
+                spark,
+                cfg.run_dir / "warm-up",
+                volume_lines=cfg.warm_up_lines if volume_lines is None else volume_lines,
+            )
         finally:
             spark.stop()
     except Exception as exc:  # the server is up; warming it is best effort
