@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from spark_client.detect import HEAD_BYTES
+
 pytestmark = pytest.mark.spark
 
 
@@ -215,6 +217,33 @@ def test_csv_quoted_newlines_bom_crlf_and_no_final_newline(run):
     # Spark's multi-line CSV reader turns a quoted CRLF into LF.
     assert out.tables["top_errors"][0]["message"] == "multi\nline, with comma"
     assert out.summary["last_ts"] == "2024-01-01T00:00:02"
+
+
+def _csv_beyond_the_head(tail: str) -> str:
+    """A CSV file larger than detection's head, with `tail` as its last row."""
+    rows = [f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d},INFO,request {i} served" for i in range(12_000)]
+    text = "timestamp,log_level,message\n" + "\n".join(rows) + "\n" + tail + "\n"
+    assert len(text) > 2 * HEAD_BYTES
+    return text
+
+
+def test_a_quoted_newline_beyond_the_head_is_read_as_one_value(run):
+    # The whole-file scan runs while Spark plans the query, which assumes it finds
+    # nothing; when it does find one, the analysis runs again as multi-line CSV.
+    out = run({"late.csv": _csv_beyond_the_head('2024-01-01 01:00:00,ERROR,"disk full\non /var, giving up"')})
+    report = only(out)
+    assert (report.rows, report.unparsed_lines) == (12_001, 0)
+    assert out.tables["top_errors"][0]["message"] == "disk full\non /var, giving up"
+    assert out.summary["last_ts"] == "2024-01-01T01:00:00"
+    assert out.stats["spark_queries"] == 2
+
+
+def test_a_large_csv_without_quoted_newlines_is_analysed_in_one_query(run):
+    out = run({"plain.csv": _csv_beyond_the_head('2024-01-01 01:00:00,ERROR,"disk full, giving up"')})
+    report = only(out)
+    assert (report.rows, report.unparsed_lines) == (12_001, 0)
+    assert out.tables["top_errors"][0]["message"] == "disk full, giving up"
+    assert out.stats["spark_queries"] == 1
 
 
 def test_raw_text_with_bom_crlf_non_utf8_and_no_final_newline(run):
