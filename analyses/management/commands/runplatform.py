@@ -39,7 +39,7 @@ class Command(BaseCommand):
         try:
             if spark_is_local():
                 already = server.status(cfg).answering
-                self.stdout.write("Starting the Spark Connect server (first start takes ~20 s)…")
+                self.stdout.write("Starting and warming up the Spark Connect server (~35 s on 2 cores)…")
                 st = server.start(cfg)
                 started_spark = not already
                 self.stdout.write(f"  Spark Connect: {st.describe()}")
