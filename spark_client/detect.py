@@ -273,12 +273,11 @@ def detect(
     override: str | None,
     max_uncompressed_bytes: int,
     max_compression_ratio: int,
-    scan_csv_max_bytes: int = 0,
 ) -> Detected:
     """Decide how to read one file, or raise InputFileError saying what is wrong.
 
-    A plain CSV file up to `scan_csv_max_bytes` is scanned whole for quoted
-    newlines, so Spark can split it across cores when it has none.
+    A CSV file's head is checked for quoted newlines; a larger file is scanned
+    whole by the engine, while Spark plans its query (`engine._NewlineScan`).
     """
     size = path.stat().st_size
     if size == 0:
@@ -326,17 +325,14 @@ def detect(
                 raise InputFileError("the CSV file has a header but no rows")
             fmt = "loghub_csv" if layout.event_template is not None else "csv"
             quoted = _quoted_newline(head, layout.delimiter)
-            # A head that is the whole file has been checked already.
-            scan = not quoted and not compressed and size <= max(scan_csv_max_bytes, len(head))
-            if scan and size > len(head):
-                quoted = csv_has_quoted_newline(path)
             return Detected(
                 format=fmt,
                 compressed=compressed,
                 size=size,
                 csv=layout,
                 has_quoted_newlines=quoted,
-                newlines_scanned=scan,
+                # A head that is the whole file has been checked already.
+                newlines_scanned=not quoted and not compressed and size <= len(head),
             )
 
     if override in (None, "jsonl") and first.lstrip().startswith("{"):

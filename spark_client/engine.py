@@ -96,14 +96,10 @@ def _report(callback: ProgressCallback | None, stage: str, percent: int) -> None
 
 
 def detect_files(
-    files: list[InputFile],
-    options: EngineOptions,
-    progress: ProgressCallback | None = None,
-    *,
-    scan_csv: bool = True,
+    files: list[InputFile], options: EngineOptions, progress: ProgressCallback | None = None
 ) -> tuple[dict[int, FileReport], dict[int, Detected]]:
-    """Detect each file's format. With `scan_csv=False`, CSV files are not scanned
-    for quoted newlines beyond their head (see `_needs_scan`)."""
+    """Detect each file's format (a CSV file's quoted newlines from its head only;
+    see `_needs_scan`)."""
     reports: dict[int, FileReport] = {}
     detected: dict[int, Detected] = {}
     for i, f in enumerate(files):
@@ -117,7 +113,6 @@ def detect_files(
                 override=f.format or options.format,
                 max_uncompressed_bytes=options.max_uncompressed_bytes,
                 max_compression_ratio=options.max_compression_ratio,
-                scan_csv_max_bytes=options.csv_multiline_max_bytes if scan_csv else 0,
             )
             if det.compressed and not f.path.endswith(".gz"):
                 raise InputFileError("gzip content must be stored with a .gz name for Spark to decompress it")
@@ -150,7 +145,7 @@ def analyze(
     is left, NoUsableInputError says why for each file.
     """
     started = time.monotonic()
-    reports, detected = detect_files(files, options, progress, scan_csv=False)
+    reports, detected = detect_files(files, options, progress)
     if not detected:
         details = "; ".join(f"{r.name}: {r.error}" for r in reports.values())
         raise NoUsableInputError(

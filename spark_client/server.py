@@ -258,7 +258,7 @@ def start(cfg: LocalServerConfig) -> ServerStatus:
     return answering
 
 
-def warm_up(cfg: LocalServerConfig, volume_lines: int | None = None) -> float | None:
+def warm_up(cfg: LocalServerConfig) -> float | None:
     """Warm a server we just started; a failure here only costs the first user time."""
     from spark_client.engine import warm_up as analyses_warm_up
     from spark_client.session import connect
@@ -269,11 +269,7 @@ def warm_up(cfg: LocalServerConfig, volume_lines: int | None = None) -> float | 
     try:
         spark = connect(url, conf={"spark.sql.session.timeZone": "UTC"})
         try:
-            seconds = analyses_warm_up(
-                spark,
-                cfg.run_dir / "warm-up",
-                volume_lines=cfg.warm_up_lines if volume_lines is None else volume_lines,
-            )
+            seconds = analyses_warm_up(spark, cfg.run_dir / "warm-up", volume_lines=cfg.warm_up_lines)
         finally:
             spark.stop()
     except Exception as exc:  # the server is up; warming it is best effort
