@@ -119,6 +119,7 @@ CORPUS: dict[str, tuple[bytes | str, dict]] = {
 }
 
 
+@pytest.mark.usefixtures("spark_url")  # analysis_execute talks to the test session's server
 def test_the_corpus_in_one_analysis(client_for, bob):
     client = client_for(bob)
     files = [upload("good.csv", GOOD)] + [
