@@ -75,6 +75,14 @@ def session_conf() -> dict[str, str]:
     return {k: str(v) for k, v in settings.LOGPLATFORM["spark"]["session_conf"].items()}
 
 
+def session_options() -> dict[str, Any]:
+    """Keyword arguments of spark_client.session.connect for an analysis session."""
+    return {
+        "conf": session_conf(),
+        "partitions_per_core": settings.LOGPLATFORM["spark"]["shuffle_partitions_per_core"],
+    }
+
+
 def spark_session(*, wait: bool = False):
     """This process's Spark Connect session. With `wait`, give a server that is
     restarting `spark.reconnect_wait_seconds` to come back before failing."""
@@ -88,7 +96,7 @@ def spark_session(*, wait: bool = False):
     while True:
         try:
             return get_session(
-                settings.SPARK_CONNECT_URL, conf=session_conf(), timeout=spark["connect_timeout_seconds"]
+                settings.SPARK_CONNECT_URL, **session_options(), timeout=spark["connect_timeout_seconds"]
             )
         except SparkUnavailableError:
             if time.monotonic() >= deadline:
@@ -138,6 +146,8 @@ def local_server_config():
         startup_timeout=local["startup_timeout_seconds"],
         warm_up_lines=local["warm_up_lines"],
         conf={k: str(v) for k, v in local["conf"].items()},
+        session_conf=session_conf(),
+        partitions_per_core=spark["shuffle_partitions_per_core"],
         token=os.environ.get("SPARK_CONNECT_TOKEN") or None,
         name=f"connect-server-{port}",
     )

@@ -78,11 +78,12 @@ def spark_start(root: Path, url: str | None) -> tuple[str, Any, dict[str, Any]]:
     """The bench's own local Spark Connect server (config.yaml's settings), or a given one."""
     if url:
         return url, None, {"given": url}
-    import yaml
-
+    from logplatform import config
     from spark_client import server
 
-    local = yaml.safe_load((ROOT.parent / "config" / "config.yaml").read_text())["spark"]["local_server"]
+    override = os.environ.get("LOGPLATFORM_CONFIG")
+    spark = config.load(ROOT.parent / "config" / "config.yaml", Path(override) if override else None)["spark"]
+    local = spark["local_server"]
     port = free_port()
     cfg = server.LocalServerConfig(
         run_dir=root / "spark",
@@ -93,6 +94,8 @@ def spark_start(root: Path, url: str | None) -> tuple[str, Any, dict[str, Any]]:
         startup_timeout=local["startup_timeout_seconds"],
         warm_up_lines=local["warm_up_lines"],
         conf={k: str(v) for k, v in local["conf"].items()},
+        session_conf={k: str(v) for k, v in spark["session_conf"].items()},
+        partitions_per_core=spark["shuffle_partitions_per_core"],
         name="bench-connect-server",
         warm_up=False,
     )
@@ -195,7 +198,7 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
 
     team, user = platform.bench_team()
     options = engine_config.engine_options(Analysis(options={}))
-    spark = stack.add(_Session(connect(url, conf=engine_config.session_conf())))
+    spark = stack.add(_Session(connect(url, **engine_config.session_options())))
     qcluster = stack.add(platform.qcluster_start(env, logs / "qcluster.log"))
     # Every django-q2 worker opens its own Spark session on its first task.
     warm = [platform.analysis_timed(team, user, [small], "warm-up") for _ in range(3)]

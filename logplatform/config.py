@@ -146,6 +146,7 @@ SPEC: dict[str, Any] = {
             "conf": mapping_of(_scalar_string),
         },
         "session_conf": mapping_of(_scalar_string),
+        "shuffle_partitions_per_core": integer(minimum=0),
     },
     "paths": {"data_dir": string(), "storage_root": string(), "reports_dir": string()},
     "uploads": {

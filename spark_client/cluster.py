@@ -63,8 +63,6 @@ class ClusterConfig:
             "spark.executor.memory": self.executor_memory,
             "spark.executor.cores": str(self.worker_cores),
             "spark.cores.max": str(self.workers * self.worker_cores),
-            # One shuffle partition per core is plenty at this size; AQE merges the rest.
-            "spark.sql.adaptive.enabled": "true",
             **self.conf,
         }
         return server.LocalServerConfig(

@@ -47,6 +47,10 @@ class LocalServerConfig:
     ui_port: int = 4040
     startup_timeout: float = 120.0
     conf: dict[str, str] = field(default_factory=dict)
+    # What the analyses' sessions set (see session.connect); the warm-up uses the
+    # same, so it compiles the plans the analyses will run.
+    session_conf: dict[str, str] = field(default_factory=lambda: {"spark.sql.session.timeZone": "UTC"})
+    partitions_per_core: int = 0
     token: str | None = None
     name: str = "connect-server"
     # Run a few small analyses once the server answers (see engine.warm_up), then
@@ -267,7 +271,7 @@ def warm_up(cfg: LocalServerConfig) -> float | None:
         f"/;token={cfg.token}" if cfg.token else ""
     )
     try:
-        spark = connect(url, conf={"spark.sql.session.timeZone": "UTC"})
+        spark = connect(url, conf=cfg.session_conf, partitions_per_core=cfg.partitions_per_core)
         try:
             seconds = analyses_warm_up(spark, cfg.run_dir / "warm-up", volume_lines=cfg.warm_up_lines)
         finally:

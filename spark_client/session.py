@@ -18,6 +18,7 @@ from spark_client.errors import SparkUnavailableError
 
 logger = logging.getLogger(__name__)
 
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 START_HINT = "start it with `python manage.py spark_server start` (or `make run`), or set SPARK_CONNECT_URL to a running server"
 
 _lock = threading.Lock()
@@ -78,11 +79,17 @@ def connect(
     url: str,
     *,
     conf: dict[str, str] | None = None,
+    partitions_per_core: int = 0,
     session_id: str | None = None,
     timeout: float = 10.0,
     retry_seconds: float = 20.0,
 ):
-    """Open a new Spark Connect session, or raise SparkUnavailableError with a hint."""
+    """Open a new Spark Connect session, or raise SparkUnavailableError with a hint.
+
+    With `partitions_per_core` (and no explicit `spark.sql.shuffle.partitions` in
+    `conf`) the session's shuffle partitions are that many per core of the server,
+    asked once here: see `server_cores`.
+    """
     ep = parse_url(url)
     if not port_answers(ep.host, ep.port, timeout=min(timeout, 5.0)):
         raise SparkUnavailableError(unreachable_message(url))
@@ -97,6 +104,8 @@ def connect(
         for key, value in (conf or {}).items():
             session.conf.set(key, str(value))
         session.version  # noqa: B018 - one round trip proves the server speaks Spark Connect
+        if partitions_per_core > 0 and SHUFFLE_PARTITIONS not in (conf or {}):
+            session.conf.set(SHUFFLE_PARTITIONS, str(partitions_per_core * server_cores(session)))
     except SparkUnavailableError:
         raise
     except Exception as exc:  # grpc and pyspark raise many types here
@@ -107,7 +116,20 @@ def connect(
     return session
 
 
-def get_session(url: str, *, conf: dict[str, str] | None = None, timeout: float = 10.0):
+def server_cores(session: object) -> int:
+    """The cores the server runs tasks on: all of them under `local[*]`, the sum of
+    every executor's on a cluster (Spark's default parallelism, which sizes a range
+    without an explicit partition count). One small query, ~50 ms."""
+    from pyspark.sql import functions as F
+
+    ids = session.range(0, 1 << 16).select(F.spark_partition_id().alias("p"))  # type: ignore[attr-defined]
+    row = ids.agg(F.max("p")).first()
+    return int(row[0]) + 1
+
+
+def get_session(
+    url: str, *, conf: dict[str, str] | None = None, partitions_per_core: int = 0, timeout: float = 10.0
+):
     """The cached session of this process, re-created if the server restarted."""
     with _lock:
         session = _cached.get(url)
@@ -116,7 +138,7 @@ def get_session(url: str, *, conf: dict[str, str] | None = None, timeout: float 
         if session is not None:
             logger.warning("Spark Connect session to %s is gone; opening a new one", redact(url))
             _close_quietly(session)
-        session = connect(url, conf=conf, timeout=timeout)
+        session = connect(url, conf=conf, partitions_per_core=partitions_per_core, timeout=timeout)
         _cached[url] = session
         return session
 

@@ -100,7 +100,7 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # The UI (on loopback) lets tests count the SQL executions of an analysis.
         ui_enabled=True,
         ui_port=ui_port,
-        conf={"spark.sql.adaptive.enabled": "true", "spark.ui.retainedExecutions": "10000"},
+        conf={"spark.ui.retainedExecutions": "10000"},
         name="test-connect-server",
     )
     server.start(cfg)
@@ -116,10 +116,10 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def spark(spark_url: str):
-    from analyses.engine_config import session_conf
+    from analyses.engine_config import session_options
     from spark_client.session import connect
 
-    session = connect(spark_url, conf=session_conf())
+    session = connect(spark_url, **session_options())
     yield session
     try:
         session.stop()

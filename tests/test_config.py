@@ -42,6 +42,10 @@ def test_it_merges_an_override(tmp_path):
             "alerts.defaults[0].kind must be one of",
         ),
         ("worker:\n  workers: 0\n", "worker.workers must be an integer >= 1"),
+        (
+            "spark:\n  shuffle_partitions_per_core: -1\n",
+            "spark.shuffle_partitions_per_core must be an integer >= 0",
+        ),
     ],
 )
 def test_it_names_the_bad_key(tmp_path, override, message):
@@ -53,3 +57,25 @@ def test_it_names_the_bad_key(tmp_path, override, message):
 def test_it_rejects_invalid_yaml(tmp_path):
     with pytest.raises(config.ConfigError, match="not valid YAML"):
         config.load(BASE, write(tmp_path, "analytics: [unclosed\n"))
+
+
+def test_a_django_process_gives_arrow_the_c_library_allocator():
+    """Arrow's mimalloc kept what it freed, so a worker's peak memory grew with the
+    size of the results it stored; settings choose the system allocator before
+    pyarrow is first imported (bench: worker memory flat with file size)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    env["DJANGO_SETTINGS_MODULE"] = "logplatform.settings"
+    code = "import django; django.setup(); import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=BASE.parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "system"

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
+from analyses.engine_config import session_options
 from spark_client import cluster
 from spark_client.engine import analyze
-from spark_client.session import connect
+from spark_client.session import SHUFFLE_PARTITIONS, connect
 from spark_client.types import InputFile
 from tests import logdata as ld
 from tests.conftest import free_port
@@ -65,8 +66,12 @@ def test_an_analysis_on_the_cluster_equals_the_local_one(spark_cluster, spark, i
     options = engine_options(rollup_cap=20, top_n=15)
     local = analyze(spark, inputs, options)
 
-    session = connect(spark_cluster.connect_url, conf={"spark.sql.session.timeZone": "UTC"})
+    session = connect(spark_cluster.connect_url, **session_options())
     try:
+        # Shuffle partitions are sized to the cluster: every executor core counts.
+        cores = spark_cluster.workers * spark_cluster.worker_cores
+        per_core = session_options()["partitions_per_core"]
+        assert session.conf.get(SHUFFLE_PARTITIONS) == str(per_core * cores)
         remote = analyze(session, inputs, options)
     finally:
         session.stop()

@@ -80,7 +80,7 @@ def test_a_new_session_reuses_the_code_another_session_compiled(spark, spark_url
     """Each qcluster worker has its own Spark Connect session. The server shares
     generated code between sessions (spark_client/driver/connect_main.py), so a
     worker's first analysis does not compile and JIT the whole query again."""
-    from analyses.engine_config import session_conf
+    from analyses.engine_config import session_options
     from spark_client.engine import analyze
     from spark_client.session import connect
     from spark_client.types import InputFile
@@ -93,7 +93,7 @@ def test_a_new_session_reuses_the_code_another_session_compiled(spark, spark_url
     before = compilations(os.environ["TEST_SPARK_UI_URL"])
     assert before > 0
 
-    other = connect(spark_url, conf=session_conf())
+    other = connect(spark_url, **session_options())
     try:
         second = analyze(other, files, engine_options())
     finally:
