@@ -42,7 +42,9 @@ class Analysis(models.Model):
     claim_token = models.CharField(max_length=32, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     spark_session_id = models.CharField(max_length=64, blank=True, default="")
-    worker = models.CharField(max_length=100, blank=True, default="", help_text="host:pid of the claiming worker")
+    worker = models.CharField(
+        max_length=100, blank=True, default="", help_text="host:pid of the claiming worker"
+    )
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="when its task was last queued")
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,7 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from analyses.api.errors import ApiNotFound
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="analyses:upload", permanent=False, http_method_names=["get", "head"]), name="home"),
+    path(
+        "",
+        RedirectView.as_view(
+            pattern_name="analyses:upload", permanent=False, http_method_names=["get", "head"]
+        ),
+        name="home",
+    ),
     path("accounts/", include("accounts.urls")),
     path("analyses/", include("analyses.urls")),
     path("admin/", admin.site.urls),
