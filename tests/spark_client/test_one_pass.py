@@ -100,3 +100,23 @@ def test_a_new_session_reuses_the_code_another_session_compiled(spark, spark_url
         other.stop()
     assert second.summary == first.summary
     assert compilations(os.environ["TEST_SPARK_UI_URL"]) == before
+
+
+def test_rollups_come_out_in_hour_order_per_partition(spark, tmp_path):
+    """The rollups are stored in the order Spark sends them; in hour order, a page's
+    hour-range index scan reads neighbouring table rows (docs/performance.md)."""
+    from spark_client.engine import analyze
+    from spark_client.session import SHUFFLE_PARTITIONS
+    from spark_client.types import InputFile
+    from tests.spark_client.conftest import engine_options
+
+    path = tmp_path / "hours.csv"
+    path.write_text(ld.render_csv(ld.make_events(6000, seed=54, span_hours=72)))
+    out = analyze(spark, [InputFile(1, str(path), "hours.csv")], engine_options(rollup_cap=50))
+    partitions = int(spark.conf.get(SHUFFLE_PARTITIONS))
+    for rollup in (out.rollup_service, out.rollup_error_type, out.rollup_ip):
+        hours = [row["hour"] for row in rollup]
+        assert len(set(hours)) >= 72
+        # Each partition is one ascending run: a step back only where the next begins.
+        steps_back = sum(1 for earlier, later in zip(hours, hours[1:], strict=False) if later < earlier)
+        assert steps_back <= partitions - 1, (steps_back, partitions)
