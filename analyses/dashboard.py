@@ -92,20 +92,19 @@ def _filtered(qs: QuerySet, filters: Filters) -> QuerySet:
     return qs
 
 
-def _ranked(qs: QuerySet, key: str, limit: int) -> list[dict[str, Any]]:
+def _ranked(qs: QuerySet, key: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The top `limit` values of `key` by count, and the count of the capped rest
+    (OTHER). One query: its groups are bounded by the rollup cap, so all of them
+    are read and the rest's count comes from the same rows."""
     rows = qs.values(key).annotate(n=Sum("count")).order_by("-n", key)
     out = []
+    other = 0
     for row in rows:
         if row[key] == OTHER:
-            continue
-        out.append({key: row[key] or NO_SERVICE, "count": row["n"]})
-        if len(out) >= limit:
-            break
-    return out
-
-
-def _other(qs: QuerySet, key: str) -> int:
-    return qs.filter(**{key: OTHER}).aggregate(n=Sum("count"))["n"] or 0
+            other += row["n"]
+        elif len(out) < limit:
+            out.append({key: row[key] or NO_SERVICE, "count": row["n"]})
+    return out, other
 
 
 def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) -> dict[str, Any]:
@@ -134,6 +133,9 @@ def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) ->
         bucket = row["hour"].strftime("%Y-%m-%d" if by_day else "%Y-%m-%dT%H:00")
         over_time[row["level"]][bucket] += row["n"]
 
+    by_type, other_types = _ranked(et, "error_type", limit)
+    per_ip, other_ips = _ranked(ips, "ip", limit)
+    per_service, other_services = _ranked(err_svc, "service", limit)
     return {
         "metrics": {
             "total_logs": total,
@@ -145,19 +147,15 @@ def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) ->
         "levels": levels,
         "over_time": {lv: dict(sorted(series.items())) for lv, series in over_time.items()},
         "over_time_unit": "day" if by_day else "hour",
-        "errors_by_type": _ranked(et, "error_type", limit),
-        "errors_per_ip": _ranked(ips, "ip", limit),
-        "errors_per_service": _ranked(err_svc, "service", limit),
+        "errors_by_type": by_type,
+        "errors_per_ip": per_ip,
+        "errors_per_service": per_service,
         "errors_by_severity": [
             {"level": lv, "count": levels[lv]}
             for lv in sorted(errors, key=lambda lv: (-levels[lv], lv))
             if levels[lv]
         ],
-        "other": {
-            "error_types": _other(et, "error_type"),
-            "ips": _other(ips, "ip"),
-            "services": _other(err_svc, "service"),
-        },
+        "other": {"error_types": other_types, "ips": other_ips, "services": other_services},
     }
 
 
