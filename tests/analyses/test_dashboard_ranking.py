@@ -29,7 +29,9 @@ def analysis(team_a, bob, tmp_path):
         RollupService.objects.create(analysis=analysis, hour=hour, level="INFO", service="api", count=50)
         RollupService.objects.create(analysis=analysis, hour=hour, level="ERROR", service=OTHER, count=2)
         for ip, n in ips.items():
-            RollupIp.objects.create(analysis=analysis, hour=hour, level="ERROR", service="api", ip=ip, count=n)
+            RollupIp.objects.create(
+                analysis=analysis, hour=hour, level="ERROR", service="api", ip=ip, count=n
+            )
         RollupErrorType.objects.create(
             analysis=analysis, hour=hour, level="ERROR", service="api", error_type="Timeout <n>", count=10
         )
