@@ -38,7 +38,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "100k,1m")
     parser.add_argument("--formats", default=os.environ.get("BENCH_FORMATS") or ",".join(FORMATS))
-    parser.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS", "3")))
+    parser.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS", "5")))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--warmup",
