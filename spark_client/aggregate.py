@@ -259,7 +259,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     # Rows leave each partition in hour order (a sort per partition, no shuffle), so
     # COPY writes each analysis's rollups into the table in hour order and a page's
     # hour-range index scan reads neighbouring rows instead of one heap page per row
-    # (filtered page of 10M lines: 124 ms -> 25 ms for the IP query; docs/performance.md).
+    # (filtered page of 10M lines: 124 ms -> 32 ms for the IP query; docs/performance.md).
     return final.sortWithinPartitions("hour").select(
         "gid",
         "file_id",
