@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,10 @@ class Detected:
     has_quoted_newlines: bool = False
     # True when the whole file (not just its head) was checked for quoted newlines.
     newlines_scanned: bool = False
+    # True when every timestamp in the head is plain ISO 8601: the engine then
+    # reads the file's timestamps with the ISO parse alone and checks that it
+    # read every row's (normalize.parse_timestamp, engine.TimestampRecheck).
+    iso_timestamps: bool = False
 
 
 def supported_formats_text() -> str:
@@ -218,6 +223,32 @@ def csv_layout(first_line: str, aliases: dict[str, list[str]]) -> CsvLayout | No
     return layout
 
 
+# A timestamp Spark's cast reads as is (normalize._iso_direct): date, time with an
+# optional `.` or log4j `,` fraction, optional zone. Deliberately narrow: a value
+# it does not cover only means the engine parses the file with every rule.
+ISO_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?")
+
+
+def csv_iso_timestamps(lines: list[str], layout: CsvLayout) -> bool:
+    """Whether every timestamp in the sampled rows (after the header) is plain ISO 8601."""
+    if not layout.time_parts or len(lines) < 2:
+        return False
+    seen = False
+    try:
+        for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=layout.delimiter):
+            if not row:
+                continue
+            parts = [row[i] for i in layout.time_parts if i < len(row) and row[i] != ""]
+            if not parts:
+                continue  # no timestamp: read as none by every rule
+            if not ISO_PLAIN.fullmatch(" ".join(parts)):
+                return False
+            seen = True
+    except csv.Error:
+        return False
+    return seen
+
+
 def csv_missing(layout: CsvLayout) -> list[str]:
     if layout.event_template is not None:
         return [] if "message" in layout.columns else ["message"]
@@ -333,6 +364,7 @@ def detect(
                 has_quoted_newlines=quoted,
                 # A head that is the whole file has been checked already.
                 newlines_scanned=not quoted and not compressed and size <= len(head),
+                iso_timestamps=csv_iso_timestamps(lines, layout),
             )
 
     if override in (None, "jsonl") and first.lstrip().startswith("{"):

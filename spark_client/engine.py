@@ -28,7 +28,7 @@ from spark_client.errors import (
 )
 from spark_client.normalize import normalize
 from spark_client.parsers import read_file
-from spark_client.results import assemble
+from spark_client.results import TimestampRecheck, assemble
 from spark_client.types import (
     AnalysisOutput,
     EngineOptions,
@@ -164,7 +164,7 @@ def analyze(
         fid: replace(det, newlines_scanned=True) if fid in to_scan else det for fid, det in detected.items()
     }
     try:
-        output = _analyze_detected(spark, paths, assumed, deepcopy(reports), options, progress, tag, started)
+        output = _analyze_checked(spark, paths, assumed, reports, options, progress, tag, started)
     except (SparkConnectionLostError, SparkUnavailableError):
         scan.result()
         raise  # the server is gone or the query was interrupted: not for a rerun
@@ -179,9 +179,37 @@ def analyze(
             fid: replace(det, has_quoted_newlines=True, newlines_scanned=True) if fid in quoted else det
             for fid, det in assumed.items()
         }
-        output = _analyze_detected(spark, paths, rerun, reports, options, progress, tag, started)
-        output.stats["spark_queries"] = 2
+        output = _analyze_checked(spark, paths, rerun, reports, options, progress, tag, started)
+        output.stats["spark_queries"] += 1
     return output
+
+
+def _analyze_checked(
+    spark,
+    paths: dict[int, str],
+    detected: dict[int, Detected],
+    reports: dict[int, FileReport],
+    options: EngineOptions,
+    progress: ProgressCallback | None,
+    tag: str | None,
+    started: float,
+) -> AnalysisOutput:
+    """The analysis, run again with every timestamp rule for the files whose
+    ISO-only parse left timestamp text unread (detect.Detected.iso_timestamps)."""
+    try:
+        return _analyze_detected(spark, paths, detected, deepcopy(reports), options, progress, tag, started)
+    except TimestampRecheck as exc:
+        logger.info(
+            "timestamps beyond the head of file(s) %s are not plain ISO 8601: analysing again with every rule",
+            exc.file_ids,
+        )
+        full = {
+            fid: replace(det, iso_timestamps=False) if fid in exc.file_ids else det
+            for fid, det in detected.items()
+        }
+        output = _analyze_detected(spark, paths, full, deepcopy(reports), options, progress, tag, started)
+        output.stats["spark_queries"] = 2
+        return output
 
 
 def _needs_scan(det: Detected, options: EngineOptions) -> bool:
@@ -244,6 +272,7 @@ def _analyze_detected(
             read_file(spark, paths[fid], position, detected[fid], options.csv_multiline_max_bytes),
             TS_KIND[detected[fid].format],
             options,
+            iso_only=detected[fid].iso_timestamps,
         )
         for position, fid in enumerate(file_ids)
     ]
@@ -271,6 +300,9 @@ def _analyze_detected(
     # The result's batches are decoded as they arrive (results.assemble).
     try:
         output = assemble(batches(), reports, options, stats, file_ids)
+    except TimestampRecheck as exc:
+        exc.file_ids = [file_ids[p] for p in exc.positions]
+        raise
     except Exception as exc:
         raise _translate(exc) from exc
     finally:

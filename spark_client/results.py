@@ -20,9 +20,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spark_client.aggregate import GID, OTHER
+from spark_client.normalize import TS_RECHECK
 from spark_client.types import LEVELS, AnalysisOutput, EngineOptions, FileReport, Rollup
 
 Row = dict[str, Any]
+
+
+class TimestampRecheck(Exception):  # noqa: N818 - a signal to the engine, not an error
+    """Rows of these files (positions in the query) hold timestamps the ISO-only
+    parse could not read: the analysis must run again with every rule."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__(f"timestamps to read with every rule in file position(s) {positions}")
+        self.positions = positions
+        self.file_ids: list[int] = positions  # the caller's ids, set by the engine
+
 
 # The columns each small result group uses (the query's rows carry the union).
 _SMALL = {
@@ -169,6 +181,9 @@ def assemble(
             ipe = parts[GID["ipe"]]
             _add(per_ip, _sums(ipe, "ip", _not_other(ipe["ip"])))
             del table, gids, parts, svc, error_svc, timed, et, ipe
+        recheck = sorted({row["file_id"] for row in small[GID["file"]] if row["status"] == TS_RECHECK})
+        if recheck:
+            raise TimestampRecheck(recheck)
         rollups = {gid: spill.rollup() for gid, spill in spills.items()}
     except BaseException:
         for spill in spills.values():

@@ -71,6 +71,31 @@ def test_separate_date_and_time_columns_make_the_timestamp(tmp_path):
     assert detected.csv.time_parts == [0, 1]
 
 
+@pytest.mark.parametrize(
+    ("rows", "iso"),
+    [
+        (["2024-01-01 10:00:00,INFO,x", "2024-01-01T10:00:01Z,ERROR,y"], True),
+        (["2024-01-01 10:00:00.123+02:00,INFO,x", "2024-01-01,INFO,date only"], True),
+        (['"2015-10-18 18:01:47,978",INFO,x', ",INFO,no timestamp"], True),
+        (["2024-01-01 10:00:00,INFO,x", "1705314600,INFO,epoch"], False),
+        (["2024-01-01 10:00:00,INFO,x", "Jan 15 10:30:00,INFO,syslog form"], False),
+        ([" 2024-01-01 10:00:00,INFO,leading blank"], False),
+        ([",INFO,no timestamp at all"], False),
+    ],
+)
+def test_a_csv_head_of_plain_iso_timestamps_is_marked(tmp_path, rows, iso):
+    # Marked files are read with the ISO parse alone (and rechecked); a head with
+    # any other form, or no timestamp to go by, gets every rule from the start.
+    detected = sniff(tmp_path, "timestamp,level,message\n" + "\n".join(rows) + "\n")
+    assert detected.iso_timestamps is iso
+
+
+def test_iso_timestamps_from_date_and_time_columns(tmp_path):
+    assert sniff(tmp_path, "date,time,level,message\n2024-01-01,10:00:00,INFO,x\n").iso_timestamps
+    loghub = sniff(tmp_path, SAMPLES["loghub_csv"])
+    assert loghub.format == "loghub_csv" and not loghub.iso_timestamps
+
+
 def test_the_override_wins_and_is_checked(tmp_path):
     assert sniff(tmp_path, "Jun 14 15:16:01 h a: x\n", override="syslog").format == "syslog"
     with pytest.raises(InputFileError, match="unknown format 'nope'"):

@@ -291,6 +291,43 @@ def test_timestamp_forms(run):
     assert got == [(expected, 0) for _, expected in rows]
 
 
+def _iso_head_then(*tail: str) -> str:
+    """A CSV whose first 80 rows (more than detection samples) have ISO timestamps."""
+    head = [f"2024-01-15 10:{i // 60:02d}:{i % 60:02d},INFO,request {i}" for i in range(80)]
+    return "timestamp,log_level,message\n" + "\n".join([*head, *tail]) + "\n"
+
+
+def test_a_csv_of_iso_timestamps_is_read_in_one_query(run):
+    out = run({"iso.csv": _iso_head_then("2024-01-15T11:00:00Z,ERROR,late but ISO")})
+    assert out.stats["spark_queries"] == 1
+    assert (out.summary["last_ts"], out.summary["rows_without_timestamp"]) == ("2024-01-15T11:00:00", 0)
+
+
+def test_other_timestamp_forms_after_an_iso_head_are_read_by_the_full_rules(run):
+    # The head promises ISO, so the file is read with the ISO parse alone; the rows
+    # it cannot read send the analysis round again with every rule.
+    tail = (
+        "24/01/16 09:00:00,ERROR,log4j form",
+        "1705395600,WARN,epoch seconds",
+        "yesterday,INFO,unreadable",
+    )
+    mixed = _iso_head_then(*tail)
+    out = run({"clean.csv": _iso_head_then(), "mixed.csv": mixed})
+    assert out.stats["spark_queries"] == 2
+    clean, late = out.files
+    assert (clean.rows, clean.rows_without_timestamp, clean.last_ts) == (80, 0, "2024-01-15T10:01:19")
+    assert (late.rows, late.rows_without_timestamp) == (83, 1)
+    assert (late.first_ts, late.last_ts) == ("2024-01-15T10:00:00", "2024-01-16T09:00:00")
+    assert out.summary["levels"] == {"DEBUG": 0, "INFO": 81 + 80, "WARN": 1, "ERROR": 1, "CRITICAL": 0}
+    # The same numbers as a file whose head already shows every form (full rules from the start).
+    ruled = run({"clean.csv": _iso_head_then(), "mixed.csv": mixed.replace("\n", "\n" + tail[1] + "\n", 1)})
+    assert ruled.stats["spark_queries"] == 1
+    assert ruled.files[1].rows_without_timestamp == 1
+    assert [r["count"] for r in ruled.tables["errors_by_hour"]] == [
+        r["count"] for r in out.tables["errors_by_hour"]
+    ]
+
+
 # --------------------------------------------------------------------------- accounting
 
 
