@@ -236,9 +236,11 @@ Q_CLUSTER = {
     "recycle": 200,
     "catch_up": False,
     "save_limit": 1000,
-    # An idle cluster asks the queue table 10 times a second (a few indexed
-    # queries); a new analysis waits 50 ms for a worker on average.
-    "poll": 0.1,
+    # An idle cluster asks the queue table 20 times a second (a few indexed
+    # queries): measured 2.1 % of one core for qcluster and PostgreSQL together,
+    # against 1.7 % at 10 a second. A new analysis waits 25 ms for a worker on
+    # average instead of 50 ms.
+    "poll": 0.05,
     "label": "Task queue",
 }
 
