@@ -163,8 +163,28 @@ def analyze(
     assumed = {
         fid: replace(det, newlines_scanned=True) if fid in to_scan else det for fid, det in detected.items()
     }
+
+    def run(dets: dict[int, Detected]) -> AnalysisOutput:
+        """One query; again with every timestamp rule for the files whose ISO-only
+        parse left timestamp text unread (detect.Detected.iso_timestamps)."""
+        try:
+            return _analyze_detected(spark, paths, dets, deepcopy(reports), options, progress, tag, started)
+        except TimestampRecheck as exc:
+            positions = list(dets)  # a file's position in the query is its place in `dets`
+            recheck = {positions[p] for p in exc.positions}
+            logger.info(
+                "timestamps of file(s) %s are not all plain ISO 8601: analysing again", sorted(recheck)
+            )
+            full = {
+                fid: replace(det, iso_timestamps=False) if fid in recheck else det
+                for fid, det in dets.items()
+            }
+            output = _analyze_detected(spark, paths, full, deepcopy(reports), options, progress, tag, started)
+            output.stats["spark_queries"] = 2
+            return output
+
     try:
-        output = _analyze_checked(spark, paths, assumed, reports, options, progress, tag, started)
+        output = run(assumed)
     except (SparkConnectionLostError, SparkUnavailableError):
         scan.result()
         raise  # the server is gone or the query was interrupted: not for a rerun
@@ -179,37 +199,9 @@ def analyze(
             fid: replace(det, has_quoted_newlines=True, newlines_scanned=True) if fid in quoted else det
             for fid, det in assumed.items()
         }
-        output = _analyze_checked(spark, paths, rerun, reports, options, progress, tag, started)
+        output = run(rerun)
         output.stats["spark_queries"] += 1
     return output
-
-
-def _analyze_checked(
-    spark,
-    paths: dict[int, str],
-    detected: dict[int, Detected],
-    reports: dict[int, FileReport],
-    options: EngineOptions,
-    progress: ProgressCallback | None,
-    tag: str | None,
-    started: float,
-) -> AnalysisOutput:
-    """The analysis, run again with every timestamp rule for the files whose
-    ISO-only parse left timestamp text unread (detect.Detected.iso_timestamps)."""
-    try:
-        return _analyze_detected(spark, paths, detected, deepcopy(reports), options, progress, tag, started)
-    except TimestampRecheck as exc:
-        logger.info(
-            "timestamps beyond the head of file(s) %s are not plain ISO 8601: analysing again with every rule",
-            exc.file_ids,
-        )
-        full = {
-            fid: replace(det, iso_timestamps=False) if fid in exc.file_ids else det
-            for fid, det in detected.items()
-        }
-        output = _analyze_detected(spark, paths, full, deepcopy(reports), options, progress, tag, started)
-        output.stats["spark_queries"] = 2
-        return output
 
 
 def _needs_scan(det: Detected, options: EngineOptions) -> bool:
@@ -300,9 +292,8 @@ def _analyze_detected(
     # The result's batches are decoded as they arrive (results.assemble).
     try:
         output = assemble(batches(), reports, options, stats, file_ids)
-    except TimestampRecheck as exc:
-        exc.file_ids = [file_ids[p] for p in exc.positions]
-        raise
+    except TimestampRecheck:
+        raise  # for analyze() to run again, not an analysis error
     except Exception as exc:
         raise _translate(exc) from exc
     finally:

@@ -33,7 +33,6 @@ class TimestampRecheck(Exception):  # noqa: N818 - a signal to the engine, not a
     def __init__(self, positions: list[int]) -> None:
         super().__init__(f"timestamps to read with every rule in file position(s) {positions}")
         self.positions = positions
-        self.file_ids: list[int] = positions  # the caller's ids, set by the engine
 
 
 # The columns each small result group uses (the query's rows carry the union).
