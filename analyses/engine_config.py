@@ -47,6 +47,8 @@ def engine_options(analysis: Analysis) -> EngineOptions:
         rollup_cap=cfg["rollup_cap"],
         unparsed_samples_per_file=cfg["unparsed_samples_per_file"],
         csv_multiline_max_bytes=cfg["csv_multiline_max_mb"] * 1024 * 1024,
+        finish_in_worker_max_bytes=cfg["finish_in_worker_max_mb"] * 1024 * 1024,
+        finish_in_worker_max_rows=cfg["finish_in_worker_max_rows"],
         detect_sample_lines=cfg["detect_sample_lines"],
         trend_max_buckets=cfg["trend_max_buckets"],
         error_levels=tuple(cfg["error_levels"]),

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.aggregate import aggregate
-from spark_client.engine import collect_arrow
+from spark_client.engine import result_rows
 from spark_client.normalize import MESSAGE_KEY_CHARS, mask_message
 from spark_client.patterns import IPV4
 from spark_client.results import assemble
@@ -96,9 +96,12 @@ def minimal_job(spark, path: str, fmt: str, options: EngineOptions) -> JobResult
     tables computed from the rollups are made by `assemble`, so without it the
     job would not have computed the same aggregates."""
     started = time.perf_counter()
-    table = collect_arrow(aggregate(_as_normalised(minimal_rows(spark, path, fmt)), options))
+    # The same result path as the platform's: a small input is finished in this
+    # process (spark_client.finish), a large one by Spark.
+    stats = {"spark_queries": 1, "result_rows": 0, "bytes_in": os.path.getsize(path)}
+    rows = result_rows(_as_normalised(minimal_rows(spark, path, fmt)), options, stats)
     reports = {1: FileReport(file_id=1, name=path.rsplit("/", 1)[-1], format=fmt)}
-    output = assemble(table, reports, options, {"spark_queries": 1})
+    output = assemble(rows, reports, options, stats)
     seconds = time.perf_counter() - started
     return JobResult(seconds=seconds, output=output)
 

@@ -169,6 +169,8 @@ SPEC: dict[str, Any] = {
         "rollup_cap": integer(minimum=1),
         "unparsed_samples_per_file": integer(minimum=0),
         "csv_multiline_max_mb": integer(minimum=0),
+        "finish_in_worker_max_mb": integer(minimum=0),
+        "finish_in_worker_max_rows": integer(minimum=0),
         "detect_sample_lines": integer(minimum=1),
         "trend_max_buckets": integer(minimum=10),
         "error_levels": list_of(string(choices=LEVELS), min_items=1),

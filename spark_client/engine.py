@@ -18,7 +18,7 @@ from typing import Any
 
 from pyspark.sql.types import StructType
 
-from spark_client.aggregate import aggregate
+from spark_client.aggregate import aggregate, grouped
 from spark_client.detect import Detected, csv_has_quoted_newline, detect
 from spark_client.errors import (
     InputFileError,
@@ -26,6 +26,7 @@ from spark_client.errors import (
     SparkConnectionLostError,
     SparkUnavailableError,
 )
+from spark_client.finish import FinishInSpark, collect, finish
 from spark_client.normalize import normalize
 from spark_client.parsers import read_file
 from spark_client.results import TimestampRecheck, assemble
@@ -245,6 +246,25 @@ class _NewlineScan:
         return self.found
 
 
+def normalised(spark, paths: dict[int, str], detected: dict[int, Detected], options: EngineOptions):  # noqa: ANN001, ANN201
+    """The normalised rows of every detected file, one DataFrame.
+
+    Inside Spark a file is known by its position in `detected`, not by the
+    caller's id: the id would be a literal in the generated code, making every
+    analysis compile (and JIT) its own code instead of reusing the last one's.
+    """
+    frames = [
+        normalize(
+            read_file(spark, paths[fid], position, det, options.csv_multiline_max_bytes),
+            TS_KIND[det.format],
+            options,
+            iso_only=det.iso_timestamps,
+        )
+        for position, (fid, det) in enumerate(detected.items())
+    ]
+    return reduce(lambda a, b: a.unionByName(b), frames)
+
+
 def _analyze_detected(
     spark,
     paths: dict[int, str],
@@ -255,21 +275,8 @@ def _analyze_detected(
     tag: str | None,
     started: float,
 ) -> AnalysisOutput:
-    # Inside Spark a file is known by its position in this analysis, not by the
-    # caller's id: the id would be a literal in the generated code, making every
-    # analysis compile (and JIT) its own code instead of reusing the last one's.
     file_ids = list(detected)
-    frames = [
-        normalize(
-            read_file(spark, paths[fid], position, detected[fid], options.csv_multiline_max_bytes),
-            TS_KIND[detected[fid].format],
-            options,
-            iso_only=detected[fid].iso_timestamps,
-        )
-        for position, fid in enumerate(file_ids)
-    ]
-    norm = reduce(lambda a, b: a.unionByName(b), frames)
-    query = aggregate(norm, options)
+    norm = normalised(spark, paths, detected, options)
 
     handler = _QueryProgress(progress)
     _report(progress, "Reading and aggregating in Spark", QUERY_START)
@@ -284,14 +291,8 @@ def _analyze_detected(
         "bytes_in": sum(det.size for det in detected.values()),
     }
 
-    def batches() -> Iterator[Any]:
-        for batch in stream_arrow(query):
-            stats["result_rows"] += batch.num_rows
-            yield batch
-
-    # The result's batches are decoded as they arrive (results.assemble).
     try:
-        output = assemble(batches(), reports, options, stats, file_ids)
+        output = assemble(result_rows(norm, options, stats), reports, options, stats, file_ids)
     except TimestampRecheck:
         raise  # for analyze() to run again, not an analysis error
     except Exception as exc:
@@ -303,6 +304,34 @@ def _analyze_detected(
     stats["query_seconds"] = round(time.monotonic() - t0, 3)
     _report(progress, "Assembling results", QUERY_END + 2)
     return output
+
+
+def result_rows(norm, options: EngineOptions, stats: dict[str, Any]) -> Any:  # noqa: ANN001 - DataFrame
+    """The rows `results.assemble` decodes, for the normalised rows `norm`.
+
+    An input of at most `finish_in_worker_max_bytes` (`stats["bytes_in"]`) gets its
+    grouped rows from Spark and is ranked and capped here (spark_client.finish), as
+    one table; a larger one, or one with more grouped rows than the budget, is
+    finished by Spark and its batches are decoded as they arrive. Counts the rows
+    that left Spark and the queries in `stats`.
+    """
+
+    def batches(query) -> Iterator[Any]:  # noqa: ANN001 - DataFrame
+        for batch in stream_arrow(query):
+            stats["result_rows"] += batch.num_rows
+            yield batch
+
+    if stats["bytes_in"] <= options.finish_in_worker_max_bytes:
+        try:
+            table = finish(collect(batches(grouped(norm)), options.finish_in_worker_max_rows), options)
+            stats["finished_in"] = "worker"
+            return table
+        except FinishInSpark as exc:
+            logger.info("finishing the analysis in Spark: %s", exc)
+            stats["spark_queries"] += 1
+            stats["result_rows"] = 0
+    stats["finished_in"] = "spark"
+    return batches(aggregate(norm, options))
 
 
 def stream_arrow(query) -> Iterator[Any]:  # noqa: ANN001 - DataFrame -> pyarrow.Tables
@@ -429,6 +458,11 @@ def warm_up(
     real volumes; until then a million CSV lines take about twice as long.
     """
     started = time.monotonic()
+    options = options or warm_up_options()
+    # Large analyses are finished in Spark, small ones in the worker: the small
+    # rounds compile both queries; the volume rounds warm the large analyses' one
+    # (the per-row reading they share).
+    in_spark = replace(options, finish_in_worker_max_bytes=0)
     workdir.mkdir(parents=True, exist_ok=True)
     inputs = []
     for i, (name, text) in enumerate(sorted(_WARM_UP_FILES.items()), start=1):
@@ -437,7 +471,8 @@ def warm_up(
         inputs.append(InputFile(file_id=i, path=str(path), name=name))
     for _ in range(rounds):
         for single in inputs:
-            analyze(spark, [single], options or warm_up_options())
+            analyze(spark, [single], options)
+            analyze(spark, [single], in_spark)
     if volume_lines > 0:
         volume = [
             InputFile(file_id=i, path=str(path), name=path.name)
@@ -445,7 +480,7 @@ def warm_up(
         ]
         for _ in range(volume_rounds):
             for single in volume:
-                analyze(spark, [single], options or warm_up_options())
+                analyze(spark, [single], in_spark)
     return time.monotonic() - started
 
 

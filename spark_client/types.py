@@ -57,6 +57,10 @@ class EngineOptions:
     rollup_cap: int = 200
     unparsed_samples_per_file: int = 20
     csv_multiline_max_bytes: int = 256 * 1024 * 1024
+    # Inputs up to this size are ranked and capped in the worker (spark_client.finish),
+    # unless Spark's grouped rows exceed the row budget.
+    finish_in_worker_max_bytes: int = 32 * 1024 * 1024
+    finish_in_worker_max_rows: int = 300_000
     detect_sample_lines: int = 50
     trend_max_buckets: int = 200
     error_levels: tuple[str, ...] = ("ERROR", "CRITICAL")
