@@ -13,6 +13,7 @@ writes bench/results/<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform as host
 import statistics
@@ -43,8 +44,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--warmup",
         type=int,
-        default=int(os.environ.get("BENCH_WARMUP", "1")),
-        help="unmeasured runs of (a) and (b) per case below 5M lines (JIT warm-up; recorded as a_cold)",
+        default=int(os.environ["BENCH_WARMUP"]) if os.environ.get("BENCH_WARMUP") else None,
+        help="unmeasured rounds of (a), (b) and (c) per case below 5M lines (JIT warm-up; recorded "
+        "as a_cold and c_cold); default: about a million lines' worth, 1 to 10 rounds",
     )
     parser.add_argument("--small-runs", type=int, default=7, help="2 000-line uploads to time")
     parser.add_argument("--page-requests", type=int, default=50)
@@ -72,6 +74,24 @@ def machine() -> dict[str, Any]:
         "python": host.python_version(),
         "load_average_at_start": os.getloadavg(),
     }
+
+
+def warmup_rounds(size: int, given: int | None) -> int:
+    """Unmeasured rounds of a, b and c before a case is timed.
+
+    What still warms after the server's own warm-up is per-query work (analysis,
+    optimisation and code generation run in the JVM's interpreter until HotSpot
+    compiles them), and an analysis is one query. With one warm-up round, CSV 100k's
+    five timed analyses still fell from 1.50 to 1.07 s (b and c fell alike), and on
+    one server the time settled only after ~20 analyses. So a case gets about a
+    million lines' worth of warm-up: 10 rounds at 100k, 1 at 1M. From 5M lines a
+    run warms itself up.
+    """
+    if size >= 5_000_000:
+        return 0
+    if given is not None:
+        return given
+    return min(10, max(1, math.ceil(1_000_000 / size)))
 
 
 def spark_start(root: Path, url: str | None) -> tuple[str, Any, dict[str, Any]]:
@@ -210,23 +230,20 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
         case: dict[str, Any] = {"format": fmt, "size": size, "lines": gen.lines, "mb": round(gen.mb, 1)}
         a_runs, b_runs, c_runs, worker = [], [], [], []
         # A long-running Spark server has compiled this code path long ago: the first
-        # run of a size on a fresh server pays the JVM's JIT (measured: 14.9 s, 8.2 s,
+        # runs of a size on a fresh server pay the JVM's JIT (measured: 14.9 s, 8.2 s,
         # then 4.4-5.2 s for one million CSV lines). Steady state is what is compared;
-        # the cold run is kept in the JSON. At 5M+ lines the run warms itself up.
-        # The naive job gets its warm-up run too: its queries are compiled and
-        # JIT-warmed on their own, and a cold c would flatter c/a.
-        if size < 5_000_000:
-            cold = [
-                platform.analysis_timed(team, user, [gen], f"warm-up {fmt} {size}").seconds
-                for _ in range(args.warmup)
-            ]
-            for _ in range(args.warmup):
-                jobs.minimal_job(spark, gen.path, fmt, options)
-                if not args.no_naive:
-                    case.setdefault("c_cold", []).append(
-                        jobs.naive_job(spark, gen.path, fmt, options).seconds
-                    )
-            case["a_cold"] = report.runs(cold) if cold else None
+        # the cold runs are kept in the JSON. The naive job gets its warm-up rounds
+        # too: its queries are compiled and JIT-warmed on their own, and a cold c
+        # would flatter c/a.
+        rounds = warmup_rounds(size, args.warmup)
+        cold = []
+        for _ in range(rounds):
+            cold.append(platform.analysis_timed(team, user, [gen], f"warm-up {fmt} {size}").seconds)
+            jobs.minimal_job(spark, gen.path, fmt, options)
+            if not args.no_naive:
+                case.setdefault("c_cold", []).append(jobs.naive_job(spark, gen.path, fmt, options).seconds)
+        case["warm_up_rounds"] = rounds
+        case["a_cold"] = report.runs(cold) if cold else None
         for rep in range(reps):
             with MemoryWatch(qcluster.pid) as watch:
                 timed = platform.analysis_timed(team, user, [gen], f"bench {fmt} {size}")
