@@ -154,14 +154,10 @@ def _service_order(fs: pa.Table, services: pa.ChunkedArray, error_levels: list[s
         .group_by("value", use_threads=False)
         .aggregate([("all", "sum"), ("err", "sum")])
     )
-    distinct = pa.table({"value": pc.unique(services)})
-    return _sorted_services(distinct.join(totals, "value", join_type="left outer"))
-
-
-def _sorted_services(joined: pa.Table) -> pa.Table:
+    joined = pa.table({"value": pc.unique(services)}).join(totals, "value", join_type="left outer")
     # A service without error rows sums to null in Spark, sorted last (desc nulls
     # last); counts are at least 1, so -1 sorts the same.
-    t = pa.table(
+    order = pa.table(
         {
             "value": joined["value"],
             "none": pc.is_null(joined["value"]),
@@ -169,7 +165,7 @@ def _sorted_services(joined: pa.Table) -> pa.Table:
             "all": pc.fill_null(joined["all_sum"], -1),
         }
     )
-    return t.sort_by(
+    return order.sort_by(
         [("none", "ascending"), ("err", "descending"), ("all", "descending"), ("value", "ascending")]
     )
 
@@ -177,17 +173,17 @@ def _sorted_services(joined: pa.Table) -> pa.Table:
 def _key_order(rows: pa.Table) -> pa.Table:
     """Distinct keys of an ET or IPE set by their rows' total count, then key."""
     totals = rows.group_by("key", use_threads=False).aggregate([("cnt", "sum")])
-    t = pa.table(
-        {
-            "value": totals["key"],
-            "none": pc.is_null(totals["key"]),
-            "total": totals["cnt_sum"],
-        }
-    )
-    return t.sort_by([("none", "ascending"), ("total", "descending"), ("value", "ascending")])
+    order = pa.table({"value": totals["key"], "none": pc.is_null(totals["key"]), "total": totals["cnt_sum"]})
+    return order.sort_by([("none", "ascending"), ("total", "descending"), ("value", "ascending")])
+
+
+def _where_valid(values: pa.ChunkedArray, ranks: pa.Array) -> pa.Array:
+    return pc.if_else(pc.is_valid(values), ranks, None)
 
 
 def _rollups(fs: pa.Table, et: pa.Table, ipe: pa.Table, options: EngineOptions) -> list[pa.Table]:
+    """The three rollups: (hour, level, service) from FS rows with a level (unparsed
+    lines have none), then error types and IPs per (hour, level, service)."""
     cap = options.rollup_cap
     services = pa.chunked_array([c for t in (fs, et, ipe) for c in t["service"].chunks], type=pa.string())
     order = _service_order(fs, services, list(options.error_levels))
@@ -197,71 +193,44 @@ def _rollups(fs: pa.Table, et: pa.Table, ipe: pa.Table, options: EngineOptions) 
         return _capped(t["service"], ranks, cap), ranks
 
     parts = []
-    # (hour, level, service): FS rows with a level (unparsed lines have none).
     svc = fs.filter(pc.is_valid(fs["level"]))
     if svc.num_rows:
         service, ranks = service_of(svc)
-        g = (
-            pa.table(
-                {
-                    "level": svc["level"],
-                    "hour": svc["hour"],
-                    "service": service,
-                    "cnt": svc["cnt"],
-                    "rank": pc.if_else(pc.is_valid(svc["service"]), ranks, None),
-                }
-            )
-            .group_by(["level", "hour", "service"], use_threads=False)
-            .aggregate([("cnt", "sum"), ("rank", "max")])
-        )
-        parts.append(
-            _by_hour(
-                _part(
-                    GID["svc"],
-                    g,
-                    level=g["level"],
-                    hour=g["hour"],
-                    service=g["service"],
-                    cnt=g["cnt_sum"],
-                    distinct_services=g["rank_max"],
-                )
-            )
-        )
-    for set_id, key_column, distinct in ((ET, "error_type", "distinct_error_types"), (IPE, "ip", None)):
-        t = et if set_id == ET else ipe
-        if not t.num_rows:
-            continue
-        service, _ = service_of(t)
-        key_ranks = _ranks(t["key"], _key_order(t))
-        columns = {
-            "level": t["level"],
-            "hour": t["hour"],
-            "service": service,
-            "key": _capped(t["key"], key_ranks, cap),
-            "cnt": t["cnt"],
-            "rank": pc.if_else(pc.is_valid(t["key"]), key_ranks, None),
-        }
-        g = (
-            pa.table(columns)
-            .group_by(["level", "hour", "service", "key"], use_threads=False)
-            .aggregate([("cnt", "sum"), ("rank", "max")])
-        )
-        extra = {distinct: g["rank_max"]} if distinct else {}
-        parts.append(
-            _by_hour(
-                _part(
-                    GID["et"] if set_id == ET else GID["ipe"],
-                    g,
-                    level=g["level"],
-                    hour=g["hour"],
-                    service=g["service"],
-                    cnt=g["cnt_sum"],
-                    **{key_column: g["key"]},
-                    **extra,
-                )
-            )
-        )
+        rank = _where_valid(svc["service"], ranks)
+        parts.append(_rollup(GID["svc"], svc, service, None, rank, "distinct_services"))
+    for gid, rows, key_column, rank_column in (
+        (GID["et"], et, "error_type", "distinct_error_types"),
+        (GID["ipe"], ipe, "ip", None),
+    ):
+        if rows.num_rows:
+            service, _ = service_of(rows)
+            ranks = _ranks(rows["key"], _key_order(rows))
+            key = (key_column, _capped(rows["key"], ranks, cap))
+            parts.append(_rollup(gid, rows, service, key, _where_valid(rows["key"], ranks), rank_column))
     return parts
+
+
+def _rollup(
+    gid: int,
+    rows: pa.Table,
+    service: pa.ChunkedArray,
+    key: tuple[str, pa.ChunkedArray] | None,
+    rank: pa.Array,
+    rank_column: str | None,
+) -> pa.Table:
+    """Rows folded by (level, hour, capped service[, capped key]): counts summed, and
+    the highest rank of an uncapped value kept (the distinct count `assemble` reads)."""
+    columns = {"level": rows["level"], "hour": rows["hour"], "service": service}
+    if key is not None:
+        columns[key[0]] = key[1]
+    keys = list(columns)
+    folded = (
+        pa.table({**columns, "cnt": rows["cnt"], "rank": rank})
+        .group_by(keys, use_threads=False)
+        .aggregate([("cnt", "sum"), ("rank", "max")])
+    )
+    ranked = {rank_column: folded["rank_max"]} if rank_column else {}
+    return _by_hour(_part(gid, folded, **{k: folded[k] for k in keys}, cnt=folded["cnt_sum"], **ranked))
 
 
 def _by_hour(part: pa.Table) -> pa.Table:
