@@ -181,7 +181,7 @@ def analyze(
                 for fid, det in dets.items()
             }
             output = _analyze_detected(spark, paths, full, deepcopy(reports), options, progress, tag, started)
-            output.stats["spark_queries"] = 2
+            output.stats["spark_queries"] += 1
             return output
 
     try:

@@ -90,7 +90,8 @@ def finish(grouped: pa.Table, options: EngineOptions) -> pa.Table:
         _trend(rows(MINUTE), options.trend_max_buckets),
         _samples(rows(SAMPLE), options.unparsed_samples_per_file),
     ]
-    return pa.concat_tables([p for p in parts if p.num_rows])
+    parts = [p for p in parts if p.num_rows]
+    return pa.concat_tables(parts) if parts else _empty()
 
 
 def _part(gid: int, table: pa.Table, **columns: pa.Array | pa.ChunkedArray) -> pa.Table:

@@ -134,6 +134,12 @@ def _grouped_table(**overrides) -> pa.Table:
     return pa.table({k: pa.array([v], types.get(k, pa.string())) for k, v in row.items()})
 
 
+def test_no_grouped_rows_finish_as_no_result_rows():
+    empty = finish.finish(_grouped_table().slice(0, 0), engine_options())
+    assert empty.num_rows == 0
+    assert empty.schema == finish.OUTPUT
+
+
 def test_a_timestamp_past_the_year_9999_is_left_to_spark():
     options = engine_options()
     assert finish.finish(_grouped_table(), options).num_rows == 2  # the file row and the service row
