@@ -154,6 +154,8 @@ SPEC: dict[str, Any] = {
         "max_request_mb": integer(minimum=1),
         "max_files": integer(minimum=1),
         "stale_partial_minutes": integer(minimum=1),
+        "disk_reserve_mb": integer(minimum=0),
+        "team_quota_mb": integer(minimum=0),
     },
     "worker": {
         "workers": integer(minimum=1),

@@ -100,6 +100,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Refuses a large body of a client that is not signed in. It runs before any
+    # view hook, so before CsrfViewMiddleware.process_view parses a page's body.
+    "analyses.middleware.AnonymousBodyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.CurrentTeamMiddleware",
@@ -220,6 +223,11 @@ FILE_UPLOAD_HANDLERS = ["analyses.uploads.StreamingUploadHandler"]
 UPLOAD_MAX_FILE_BYTES = _uploads["max_file_mb"] * 1024 * 1024
 UPLOAD_MAX_REQUEST_BYTES = _uploads["max_request_mb"] * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = _uploads["max_files"]
+UPLOAD_DISK_RESERVE_BYTES = _uploads["disk_reserve_mb"] * 1024 * 1024
+UPLOAD_TEAM_QUOTA_BYTES = _uploads["team_quota_mb"] * 1024 * 1024
+# A client that is not signed in may send at most this much (the sign-in form is
+# well under it); a larger body is refused before anything reads it.
+ANONYMOUS_BODY_MAX_BYTES = 64 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 # django-q2 with the ORM broker. DESIGN §9: the Analysis row is the source of
