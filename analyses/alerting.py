@@ -1,17 +1,16 @@
-"""Alert rules, their evaluation after each analysis, and notification delivery.
+"""Alert rules (the one write path of pages and API), their evaluation after each
+analysis, the alert log, acknowledgement.
 
 Noise control: every firing is recorded as an Alert, but a rule that already
 notified within its cooldown does not notify again (Graylog's "grace period").
-Notifications are queued tasks; a failing channel never fails an analysis.
+Notifications are queued for the notifications cluster (analyses.notifications);
+a failing channel never fails or delays an analysis.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,16 +18,27 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Team
-from analyses.models import Alert, AlertKind, AlertRule, Analysis, Delivery, DeliveryAttempt
+from analyses import notifications, webhooks
+from analyses.models import Alert, AlertKind, AlertRule, Analysis
 
 logger = logging.getLogger(__name__)
 
-DELIVERY_TASK = "analyses.tasks.deliver_notification"
+RULE_FIELDS = (
+    "kind",
+    "threshold",
+    "min_rows",
+    "severity",
+    "enabled",
+    "cooldown_minutes",
+    "emails",
+    "webhook_url",
+)
 
 
 def _alerts_config() -> dict[str, Any]:
@@ -136,25 +146,10 @@ def alerts_evaluate(*, analysis: Analysis, document: dict[str, Any]) -> list[Ale
             )
             fired.append(alert)
             if notify:
-                _queue_deliveries(alert, rule)
+                notifications.deliveries_queue(alert=alert, rule=rule)
     for alert in fired:
         _log_alert(alert, analysis)
     return fired
-
-
-def _queue_deliveries(alert: Alert, rule: AlertRule) -> None:
-    deliveries = [Delivery(alert=alert, channel=Delivery.Channel.EMAIL, target=a) for a in rule.email_list]
-    if rule.webhook_url:
-        deliveries.append(Delivery(alert=alert, channel=Delivery.Channel.WEBHOOK, target=rule.webhook_url))
-    for delivery in Delivery.objects.bulk_create(deliveries):
-        delivery_id = delivery.pk
-
-        def send(delivery_id: int = delivery_id) -> None:
-            from django_q.tasks import async_task
-
-            async_task(DELIVERY_TASK, delivery_id, group="notifications")
-
-        transaction.on_commit(send)
 
 
 def alert_log_line(alert: Alert, analysis: Analysis) -> str:
@@ -196,92 +191,98 @@ def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:
     return alert
 
 
-# --------------------------------------------------------------------------- delivery
+# --------------------------------------------------------------------------- rule writes
 
 
-def _payload(alert: Alert) -> dict[str, Any]:
-    analysis = alert.analysis
-    return {
-        "alert": {
-            "id": alert.pk,
-            "kind": alert.kind,
-            "severity": alert.severity,
-            "value": alert.value,
-            "threshold": alert.threshold,
-            "message": alert.message,
-            "created_at": alert.created_at.isoformat(),
-        },
-        "analysis": {"id": analysis.pk, "name": analysis.name},
-        "team": {"slug": alert.team.slug, "name": alert.team.name},
-    }
-
-
-def _send_email(delivery: Delivery) -> tuple[bool, int | None, str]:
-    alert = delivery.alert
-    subject = f"[logplatform] {alert.get_severity_display()}: {alert.get_kind_display()} in {alert.team.name}"
+def alert_rule_webhook_validate(*, url: str) -> str:
+    """The one check of a webhook URL at save time (form and API): http(s), and not an
+    address the delivery would refuse when that shows without a DNS lookup."""
+    url = (url or "").strip()
+    if not url:
+        return ""
     try:
-        send_mail(subject, alert.message, settings.DEFAULT_FROM_EMAIL, [delivery.target], fail_silently=False)
-    except Exception as exc:  # SMTP errors are many; all end in a recorded failure
-        return False, None, f"{type(exc).__name__}: {exc}"[:1000]
-    return True, None, ""
-
-
-def _post_webhook(delivery: Delivery, timeout: float) -> tuple[bool, int | None, str]:
-    body = json.dumps(_payload(delivery.alert)).encode()
-    request = urllib.request.Request(  # noqa: S310 - http(s) URLs only, validated by the URLField
-        delivery.target,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "logplatform-alerts"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return 200 <= response.status < 300, response.status, ""
-    except urllib.error.HTTPError as exc:
-        return False, exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return False, None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:1000]
-
-
-def delivery_run(*, delivery_id: int, sleep=time.sleep) -> Delivery:  # noqa: ANN001
-    """Send one notification, retrying webhooks with exponential back-off."""
-    config = _alerts_config()
-    delivery = Delivery.objects.select_related("alert__team", "alert__analysis").get(pk=delivery_id)
-    if delivery.state == Delivery.State.SENT:
-        return delivery
-    max_attempts = config["webhook_max_attempts"] if delivery.channel == Delivery.Channel.WEBHOOK else 1
-    while delivery.attempts < max_attempts:
-        number = delivery.attempts + 1
-        started = time.monotonic()
-        if delivery.channel == Delivery.Channel.WEBHOOK:
-            ok, code, error = _post_webhook(delivery, config["webhook_timeout_seconds"])
-        else:
-            ok, code, error = _send_email(delivery)
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            ok=ok,
-            status_code=code,
-            error=error,
-            duration_ms=int((time.monotonic() - started) * 1000),
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ValidationError(
+            f"{url!r} is not an http(s) URL; give the receiver's address, e.g. https://hooks.example.com/alerts."
+        ) from None
+    allow = webhooks.networks_parse(_alerts_config()["webhook_allow_networks"])
+    problem = webhooks.url_problem(url, allow)
+    if problem:
+        raise ValidationError(
+            f"This webhook address is not allowed: {problem}. Use a public http(s) receiver; "
+            "an on-premise receiver must be allow-listed by the operator (alerts.webhook_allow_networks)."
         )
-        delivery.attempts = number
-        delivery.last_error = error
-        delivery.state = Delivery.State.SENT if ok else Delivery.State.PENDING
-        if ok:
-            delivery.save(update_fields=["attempts", "last_error", "state", "updated_at"])
-            return delivery
-        if number >= max_attempts:
-            break
-        delivery.save(update_fields=["attempts", "last_error", "state", "updated_at"])
-        sleep(config["webhook_backoff_seconds"] * 2 ** (number - 1))
-    delivery.state = Delivery.State.FAILED
-    delivery.save(update_fields=["attempts", "last_error", "state", "updated_at"])
-    logger.error(
-        "notification %s to %s failed after %d attempt(s): %s",
-        delivery.pk,
-        delivery.target,
-        delivery.attempts,
-        delivery.last_error,
-    )
-    return delivery
+    return url
+
+
+def _emails_clean(emails: list[str]) -> str:
+    addresses = [a.strip() for a in emails if a and a.strip()]
+    cap = _alerts_config()["max_recipients_per_rule"]
+    if len(addresses) > cap:
+        raise ValidationError(
+            f"A rule can have at most {cap} e-mail recipients (got {len(addresses)}); "
+            "send to a mailing list instead."
+        )
+    bad = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(f"{address!r} is not an e-mail address.")
+    if bad:
+        raise ValidationError(bad)
+    return "\n".join(addresses)
+
+
+def _rule_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """The rule fields among `fields`, with the channel settings checked and normalised
+    (`emails` is a list of addresses). Raises ValidationError naming each bad field."""
+    values = {k: v for k, v in fields.items() if k in RULE_FIELDS}
+    errors: dict[str, list[str]] = {}
+    if "emails" in values:
+        try:
+            values["emails"] = _emails_clean(values["emails"] or [])
+        except ValidationError as exc:
+            errors["emails"] = exc.messages
+    if "webhook_url" in values:
+        try:
+            values["webhook_url"] = alert_rule_webhook_validate(url=values["webhook_url"])
+        except ValidationError as exc:
+            errors["webhook_url"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def alert_rule_create(*, team: Team, fields: dict[str, Any]) -> AlertRule:
+    values = _rule_values(fields)
+    cap = _alerts_config()["max_rules_per_team"]
+    with transaction.atomic():
+        # The team row's lock makes the count and the insert one step for
+        # concurrent requests, so the cap holds.
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        if AlertRule.objects.filter(team=team).count() >= cap:
+            raise ValidationError(
+                f"A team can have at most {cap} alert rules; delete or change one of the existing rules."
+            )
+        rule = AlertRule.objects.create(team=team, **values)
+    logger.info("alert rule %s created for team %s", rule.pk, team.slug)
+    return rule
+
+
+@transaction.atomic
+def alert_rule_update(*, rule: AlertRule, fields: dict[str, Any]) -> AlertRule:
+    values = _rule_values(fields)
+    for key, value in values.items():
+        setattr(rule, key, value)
+    if values:
+        rule.save(update_fields=[*values, "updated_at"])
+    return rule
+
+
+def alert_rule_delete(*, rule: AlertRule) -> None:
+    """Past alerts of the rule are kept (their rule becomes null)."""
+    rule_id = rule.pk
+    rule.delete()
+    logger.info("alert rule %s deleted", rule_id)

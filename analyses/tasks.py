@@ -16,7 +16,16 @@ def reap_leases() -> dict[str, int]:
     return services.leases_reap()
 
 
-def deliver_notification(delivery_id: int) -> str:
-    from analyses.alerting import delivery_run
+# The two below run on the notifications cluster only (analyses.notifications).
 
-    return delivery_run(delivery_id=delivery_id).state
+
+def deliver_notification(delivery_id: int) -> str:
+    from analyses.notifications import delivery_attempt
+
+    return delivery_attempt(delivery_id=delivery_id)
+
+
+def notifications_dispatch_due() -> int:
+    from analyses.notifications import deliveries_dispatch_due
+
+    return deliveries_dispatch_due()

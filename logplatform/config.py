@@ -8,6 +8,7 @@ typo never turns into a silent default.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,6 +76,14 @@ def optional(inner: Check) -> Check:
             inner(key, value)
 
     return check
+
+
+def network(key: str, value: Any) -> None:
+    string()(key, value)
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        _fail(key, "an IP network such as 10.20.0.0/16 or 192.0.2.7/32", value)
 
 
 def regex(key: str, value: Any) -> None:
@@ -186,6 +195,10 @@ SPEC: dict[str, Any] = {
         "webhook_timeout_seconds": number(minimum=0.1),
         "webhook_max_attempts": integer(minimum=1),
         "webhook_backoff_seconds": number(minimum=0),
+        "webhook_allow_networks": list_of(network),
+        "max_rules_per_team": integer(minimum=1),
+        "max_recipients_per_rule": integer(minimum=1),
+        "delivery_workers": integer(minimum=1),
         "defaults": list_of(
             {
                 "kind": string(choices=ALERT_KINDS),

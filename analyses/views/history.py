@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from analyses import alerting, selectors
@@ -52,4 +53,9 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     alerting.alert_acknowledge(alert=alert, user=request.user)
     messages.success(request, "Alert acknowledged.")
     target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "analyses:alerts")
+    # Django's own check: "/\\evil.com" passes a startswith("/") test, and browsers
+    # read it as //evil.com.
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if safe else "analyses:alerts")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from analyses import selectors
+from analyses import alerting, selectors
 from analyses.forms import AlertRuleForm
 from analyses.views.common import current_membership, membership_of, require_admin_role
 
@@ -37,12 +38,16 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     require_admin_role(membership, "edit alert rules")
     form = AlertRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        if rule is None:
-            saved.team = membership.team
-        saved.save()
-        messages.success(request, "Alert rule saved.")
-        return redirect("analyses:rules")
+        try:
+            if rule is None:
+                alerting.alert_rule_create(team=membership.team, fields=form.cleaned_data)
+            else:
+                alerting.alert_rule_update(rule=rule, fields=form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Alert rule saved.")
+            return redirect("analyses:rules")
     return render(request, "analyses/rule_form.html", {"form": form, "rule": rule})
 
 
@@ -51,6 +56,6 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
     require_admin_role(membership_of(request, rule.team_id), "delete alert rules")
-    rule.delete()
+    alerting.alert_rule_delete(rule=rule)
     messages.success(request, "Alert rule deleted; its past alerts are kept.")
     return redirect("analyses:rules")

@@ -170,3 +170,89 @@ def test_deleting_a_rule_keeps_its_alerts(api, alice, team_a, tmp_path):
     assert not AlertRule.objects.filter(pk=rule.pk).exists()
     alert.refresh_from_db()
     assert alert.rule_id is None
+
+
+# --------------------------------------------------------------------------- channels (issue 18)
+
+
+def _with_channels(team) -> AlertRule:
+    rule = AlertRule.objects.filter(team=team).order_by("pk").first()
+    rule.emails = "ops@example.com"
+    rule.webhook_url = "https://hooks.example.com/secret-token"
+    rule.save()
+    return rule
+
+
+@pytest.mark.parametrize("persona", ["bob", "victor"])
+def test_members_and_viewers_do_not_see_channel_settings(api, request, team_a, persona):
+    rule = _with_channels(team_a)
+    client = api(request.getfixturevalue(persona))
+    listed = client.get("/api/v1/alert-rules/")
+    one = client.get(f"/api/v1/alert-rules/{rule.pk}/")
+    assert listed.status_code == one.status_code == 200
+    for item in [*listed.json()["results"], one.json()]:
+        assert "webhook_url" not in item and "emails" not in item
+    for response in (listed, one):
+        assert b"secret-token" not in response.content and b"ops@example.com" not in response.content
+
+
+def test_owners_and_admins_see_channel_settings(api, alice, team_a):
+    rule = _with_channels(team_a)
+    one = api(alice).get(f"/api/v1/alert-rules/{rule.pk}/").json()
+    assert one["emails"] == ["ops@example.com"]
+    assert one["webhook_url"] == "https://hooks.example.com/secret-token"
+    listed = api(alice).get("/api/v1/alert-rules/").json()["results"]
+    assert all("webhook_url" in item and "emails" in item for item in listed)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://localhost:15002/",
+        "http://[::1]/x",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0:8080/",
+    ],
+)
+def test_a_webhook_to_an_internal_address_is_refused_at_save(api, alice, team_a, url):
+    before = AlertRule.objects.count()
+    data = {"team": "team-a", "kind": "error_count", "threshold": 1, "webhook_url": url}
+    response = api(alice).post("/api/v1/alert-rules/", data, format="json")
+    assert response.status_code == 400, response.content
+    assert "not allowed" in str(response.json()["error"]["details"]["webhook_url"])
+    rule = AlertRule.objects.filter(team=team_a).first()
+    patched = api(alice).patch(f"/api/v1/alert-rules/{rule.pk}/", {"webhook_url": url}, format="json")
+    assert patched.status_code == 400
+    assert AlertRule.objects.count() == before
+
+
+def test_a_team_has_at_most_the_configured_number_of_rules(api, alice, team_a, settings):
+    from tests.analyses.alerting_helpers import alerts_override
+
+    alerts_override(settings, max_rules_per_team=4)  # the team starts with the 3 default rules
+    data = {"team": "team-a", "kind": "error_count", "threshold": 1}
+    assert api(alice).post("/api/v1/alert-rules/", data, format="json").status_code == 201
+    refused = api(alice).post("/api/v1/alert-rules/", data, format="json")
+    assert refused.status_code == 400, refused.content
+    assert "at most 4 alert rules" in refused.json()["error"]["message"]
+    assert AlertRule.objects.filter(team=team_a).count() == 4
+
+
+def test_a_rule_has_at_most_the_configured_number_of_recipients(api, alice, team_a, settings):
+    from tests.analyses.alerting_helpers import alerts_override
+
+    alerts_override(settings, max_recipients_per_rule=2)
+    three = [f"ops{i}@example.com" for i in range(3)]
+    data = {"team": "team-a", "kind": "error_count", "threshold": 1, "emails": three}
+    refused = api(alice).post("/api/v1/alert-rules/", data, format="json")
+    assert refused.status_code == 400, refused.content
+    assert "at most 2 e-mail recipients" in str(refused.json()["error"]["details"]["emails"])
+    rule = AlertRule.objects.filter(team=team_a).first()
+    patched = api(alice).patch(f"/api/v1/alert-rules/{rule.pk}/", {"emails": three}, format="json")
+    assert patched.status_code == 400
+    rule.refresh_from_db()
+    assert rule.emails == ""
+    ok = api(alice).patch(f"/api/v1/alert-rules/{rule.pk}/", {"emails": three[:2]}, format="json")
+    assert ok.status_code == 200 and ok.json()["emails"] == three[:2]

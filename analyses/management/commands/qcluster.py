@@ -13,6 +13,12 @@ sentinel had pulled are recovered by the lease reaper (analyses.services).
 The command makes itself a child subreaper (Linux): the processes of a killed
 sentinel are handed to it rather than to init, so it finds and stops all of them,
 also those started after its last look at the sentinel's process tree.
+
+`--cluster notifications` runs the cluster that sends alert notifications (its
+own queue, settings.Q_CLUSTER["ALT_CLUSTERS"]); analyses never run there and
+notifications never run on the analyses cluster. django-q2 reads the cluster's
+name from the environment (Q_CLUSTER_NAME) when it is first imported, so the
+option starts the command again with that variable set.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 import time
 from multiprocessing import Event, Process
 from uuid import uuid4
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connections
 from django_q.cluster import Cluster, Sentinel
 
@@ -109,15 +117,40 @@ def database_wait() -> None:
             delay = min(delay * 2, DATABASE_WAIT_MAX_DELAY_SECONDS)
 
 
+def cluster_name_select(requested: str) -> str:
+    """The cluster this process runs: `requested`, else Q_CLUSTER_NAME, else the
+    analyses cluster. Re-executes the command when django-q2 was loaded for another."""
+    default = settings.Q_CLUSTER["name"]
+    known = [default, *settings.Q_CLUSTER.get("ALT_CLUSTERS", {})]
+    current = os.environ.get("Q_CLUSTER_NAME") or default
+    wanted = requested or current
+    if wanted not in known:
+        raise CommandError(f"Unknown cluster {wanted!r}; choose one of: {', '.join(known)}.")
+    if wanted != current:
+        if sys.argv[1:2] != ["qcluster"]:
+            raise CommandError(f"Set Q_CLUSTER_NAME={wanted} in the environment to run that cluster.")
+        env = {**os.environ, "Q_CLUSTER_NAME": wanted}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606 - this command again
+    return wanted
+
+
 class Command(BaseCommand):
     help = (
-        "Start the django-q2 cluster (the analysis workers), restarted if it dies, e.g. in a database outage."
+        "Start a django-q2 cluster (the analysis workers, or with --cluster notifications the "
+        "notification senders), restarted if it dies, e.g. in a database outage."
     )
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--run-once", action="store_true", help="Start the cluster, then stop it.")
+        parser.add_argument(
+            "--cluster",
+            default="",
+            help="Which cluster: the analyses' (default) or 'notifications' (alert e-mails and webhooks).",
+        )
 
     def handle(self, *args, **options) -> None:
+        cluster_name = cluster_name_select(options["cluster"])
+        logger.info("starting the %s cluster", cluster_name)
         subreaper = subreaper_become()
         while True:
             database_wait()

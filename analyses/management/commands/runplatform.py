@@ -1,4 +1,5 @@
-"""Run the whole platform in the foreground: Spark Connect (local), qcluster, web.
+"""Run the whole platform in the foreground: Spark Connect (local), the analyses'
+qcluster, the notifications' qcluster, web.
 
 `make run` calls this. Ctrl-C stops everything it started (a Spark server that
 was already running before is left alone).
@@ -24,7 +25,10 @@ from spark_client.session import health_check, redact
 
 
 class Command(BaseCommand):
-    help = "Start the Spark Connect server (when local), a qcluster and the web server; Ctrl-C stops them."
+    help = (
+        "Start the Spark Connect server (when local), the analyses' and the notifications' qclusters "
+        "and the web server; Ctrl-C stops them."
+    )
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -54,6 +58,9 @@ class Command(BaseCommand):
             children.append((name, proc))
 
         spawn("qcluster", [sys.executable, "manage.py", "qcluster"])
+        # Alert e-mails and webhooks are sent by their own cluster, never by a worker
+        # that analyses wait for (analyses.notifications).
+        spawn("notifications", [sys.executable, "manage.py", "qcluster", "--cluster", "notifications"])
         spawn(
             "web",
             web_command(
