@@ -250,6 +250,22 @@ Q_CLUSTER = {
     # average instead of 50 ms.
     "poll": 0.05,
     "label": "Task queue",
+    # Notifications run on a cluster of their own (`qcluster --cluster
+    # notifications`, i.e. Q_CLUSTER_NAME=notifications; its own queue rows), so
+    # a slow or hostile webhook never holds a worker analyses need. One task is
+    # one attempt, ended by its deadline well before `timeout`; the Delivery row,
+    # not the queue, counts attempts and reschedules (analyses.notifications).
+    "ALT_CLUSTERS": {
+        "notifications": {
+            "workers": LOGPLATFORM["alerts"]["delivery_workers"],
+            "queue_limit": LOGPLATFORM["alerts"]["delivery_workers"],
+            "timeout": int(LOGPLATFORM["alerts"]["webhook_timeout_seconds"]) + 60,
+            "retry": int(LOGPLATFORM["alerts"]["webhook_timeout_seconds"]) + 180,
+            "max_attempts": 2,
+            # Notifications can wait a second; a fast poll costs CPU while idle.
+            "poll": 1.0,
+        }
+    },
 }
 
 # The API (analyses/api/, docs/api.md): personal tokens for scripts, the session
