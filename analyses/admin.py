@@ -64,6 +64,9 @@ class AnalysisFileAdmin(admin.ModelAdmin):
     list_display = ["original_name", "analysis", "size", "detected_format", "rows", "unparsed_lines"]
     search_fields = ["original_name", "sha256"]
     list_filter = ["detected_format"]
+    # What was stored, and where: an editable path would let an admin point a row at
+    # any file of the server (readers also refuse paths outside STORAGE_ROOT).
+    readonly_fields = ["analysis", "stored_path", "size", "sha256"]
 
 
 @admin.register(AnalysisResult)

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from analyses.models import Analysis, AnalysisFile
-from analyses.uploads import storage_root
+from analyses.uploads import stored_path_resolve
 from spark_client import FORMATS
 from spark_client.types import EngineOptions, InputFile
 
@@ -61,11 +61,11 @@ def engine_options(analysis: Analysis) -> EngineOptions:
 
 
 def input_files(files: list[AnalysisFile]) -> list[InputFile]:
-    root = storage_root()
+    """Spark's inputs; uploads.StoredPathError for a row pointing outside storage."""
     return [
         InputFile(
             file_id=f.pk,
-            path=str(root / f.stored_path),
+            path=str(stored_path_resolve(f.stored_path)),
             name=f.original_name,
             format=f.format_override or None,
         )

@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Team
-from analyses import engine_config, faults
+from analyses import engine_config, faults, quota
 from analyses.models import (
     Analysis,
     AnalysisFile,
@@ -42,8 +42,8 @@ from analyses.uploads import (
     copy_into_storage,
     move_into_storage,
     remove_stored,
-    storage_root,
     store_path_for,
+    stored_path_resolve,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,9 +86,15 @@ def analysis_create(
     file_formats: list[str] | None = None,
     enqueue: bool = True,
 ) -> Analysis:
-    """Record an analysis and its files, move the files into storage, queue it on commit."""
+    """Record an analysis and its files, move the files into storage, queue it on commit.
+
+    Raises quota.QuotaExceeded when the files would take the team over its quota."""
     if not files:
         raise ValueError("An analysis needs at least one file.")
+    quota.team_quota_check(
+        team=team,
+        adding_bytes=sum(f.size if isinstance(f, StoredUpload) else f.path.stat().st_size for f in files),
+    )
     options = engine_config.clean_options(options or {})
     names = [f.name for f in files]
     analysis = Analysis.objects.create(
@@ -292,6 +298,8 @@ def analysis_execute(*, analysis_id: int) -> str:
     try:
         analysis = Analysis.objects.select_related("team").get(pk=analysis_id)
         files = list(analysis.files.all())
+        # Before connecting: a stored path outside the storage root fails here, unread.
+        inputs = engine_config.input_files(files)
         faults.maybe_crash(analysis)
         # A Spark server that is restarting gets `spark.reconnect_wait_seconds` to come back.
         spark = engine_config.spark_session(wait=True)
@@ -317,7 +325,7 @@ def analysis_execute(*, analysis_id: int) -> str:
         connected = time.monotonic()
         output = analyze(
             spark,
-            engine_config.input_files(files),
+            inputs,
             engine_config.engine_options(analysis),
             progress=lambda p: analysis_progress(claim=claim, stage=p.stage, percent=p.percent),
             tag=tag,
@@ -672,4 +680,5 @@ def analysis_rerun(*, analysis: Analysis, user: AbstractBaseUser | None) -> Anal
 
 
 def stored_file_path(f: AnalysisFile) -> Path:
-    return storage_root() / f.stored_path
+    """The file on disk; uploads.StoredPathError when the row points outside storage."""
+    return stored_path_resolve(f.stored_path)

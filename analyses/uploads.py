@@ -2,9 +2,14 @@
 
 `StreamingUploadHandler` replaces Django's memory/temp-file handlers: each file is
 written to `STORAGE_ROOT/incoming/<uuid>.part` as it arrives, hashed on the way,
-and capped per file and per request (Django has no total-size setting). Nothing
-the client sends is used in a path. A service later moves the file into place;
-`UploadCleanupMiddleware` deletes whatever a failed request left behind.
+and capped per file and per request (Django has no total-size setting). Before the
+first byte is read, the declared length is checked against the disk's reserve and
+the team's quota (analyses.quota); the reserve is checked again as bytes arrive.
+Nothing the client sends is used in a path. A service later moves the file into
+place; `UploadCleanupMiddleware` deletes whatever a failed request left behind.
+
+A stored path is read back only through `stored_path_resolve`, which refuses
+anything that does not lead to a file under the storage root.
 """
 
 from __future__ import annotations
@@ -55,6 +60,43 @@ class UploadProblem:
     name: str
     message: str
     status: int = 413
+    code: str = "too_large"
+    details: dict = field(default_factory=dict)
+
+
+class StoredPathError(ValueError):
+    """A stored path that does not lead to a file under the storage root."""
+
+
+def stored_path_resolve(relative: str) -> Path:
+    """The absolute path of a stored file, or StoredPathError when the path (or a
+    symlink on it) leads outside the storage root. Rows are written with generated
+    names, but a database row is not proof: every reader of stored files asks here."""
+    root = storage_root().resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        logger.warning("refused stored path %r: it leads outside the storage root", relative)
+        raise StoredPathError(
+            "A stored file's recorded path leads outside the storage root, so it is not read; "
+            "ask an administrator to check the file's record."
+        )
+    return path
+
+
+def low_on_space_problem(*, adding_bytes: int) -> UploadProblem | None:
+    """A 507 problem when writing `adding_bytes` more would leave less free space on
+    the storage disk than `uploads.disk_reserve_mb`."""
+    reserve = settings.UPLOAD_DISK_RESERVE_BYTES
+    free = disk_free_bytes()
+    if free - adding_bytes >= reserve:
+        return None
+    return UploadProblem(
+        name="(request)",
+        message="The server is low on disk space and cannot take this upload now; try again later, "
+        "or ask an administrator to free space on the server.",
+        status=507,
+        code="insufficient_storage",
+    )
 
 
 @dataclass
@@ -104,19 +146,31 @@ class StreamingUploadHandler(FileUploadHandler):
         self.path: Path | None = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: ANN001
-        if content_length and content_length > self.max_request + 1024 * 1024:
-            self.state.problems.append(
-                UploadProblem(
-                    name="(request)",
-                    message=f"The upload is {content_length / 1024**2:.0f} MB; at most "
-                    f"{self.max_request // 1024**2} MB can be sent in one request. "
-                    "Send the files in several analyses.",
-                )
-            )
+        problem = self._admission_problem(content_length or 0)
+        if problem is not None:
+            self.state.problems.append(problem)
             # Returning (POST, FILES) ends parsing here without reading the body;
             # raising would escape as a 500 from the CSRF middleware's POST access.
             return QueryDict(encoding=encoding), MultiValueDict()
         return None
+
+    def _admission_problem(self, content_length: int) -> UploadProblem | None:
+        """What the declared length alone rules out: the request cap, the disk's
+        reserve, the team's quota (the file bytes are at most the body's length)."""
+        if content_length > self.max_request + 1024 * 1024:
+            return UploadProblem(
+                name="(request)",
+                message=f"The upload is {content_length / 1024**2:.0f} MB; at most "
+                f"{self.max_request // 1024**2} MB can be sent in one request. "
+                "Send the files in several analyses.",
+            )
+        if not content_length:
+            return None
+        from analyses.quota import upload_quota_problem  # it reads models; this module is imported early
+
+        return low_on_space_problem(adding_bytes=content_length) or upload_quota_problem(
+            request=self.request, content_length=content_length
+        )
 
     def new_file(
         self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None
@@ -145,12 +199,18 @@ class StreamingUploadHandler(FileUploadHandler):
                 f"The files add up to more than {self.max_request // 1024**2} MB, the limit per "
                 "upload; send them in several analyses."
             )
+        # Again as bytes arrive: other uploads and analyses fill the disk meanwhile.
+        low = low_on_space_problem(adding_bytes=len(raw_data))
+        if low is not None:
+            self._abort(low.message, status=low.status, code=low.code)
         self.fh.write(raw_data)
         self.digest.update(raw_data)
         return None
 
-    def _abort(self, message: str) -> None:
-        self.state.problems.append(UploadProblem(name=clean_original_name(self.file_name), message=message))
+    def _abort(self, message: str, *, status: int = 413, code: str = "too_large") -> None:
+        self.state.problems.append(
+            UploadProblem(name=clean_original_name(self.file_name), message=message, status=status, code=code)
+        )
         self._discard()
         # Read (and drop) the rest of the body so the client gets our 413, not a reset.
         raise StopUpload(connection_reset=False)
@@ -208,10 +268,10 @@ def copy_into_storage(source: Path, relative: Path) -> tuple[int, str]:
 
 
 def remove_stored(relative: str) -> None:
-    path = (storage_root() / relative).resolve()
-    root = storage_root().resolve()
-    if root in path.parents:
-        path.unlink(missing_ok=True)
+    try:
+        stored_path_resolve(relative).unlink(missing_ok=True)
+    except StoredPathError:
+        pass  # not ours to delete (logged)
 
 
 def clean_incoming(older_than_seconds: float) -> int:

@@ -12,19 +12,33 @@ from django.http import Http404
 
 from accounts.models import Membership
 from accounts.selectors import membership_get, memberships_for_user
+from analyses.api.errors import ApiError
 from analyses.views.common import require_admin_role, require_upload_role
 
 __all__ = ["membership_for", "team_membership", "require_admin_role", "require_upload_role"]
 
 
 def team_membership(*, user: AbstractBaseUser, team: str | None) -> Membership:
-    """The user's membership of the team named by slug or id; their first team when none is named."""
+    """The user's membership of the team named by slug or id, for a write.
+
+    Without a name: the user's only team. A user in several teams must name one
+    (400 `team_required`): a default would route their writes to whichever team
+    sorts first, a team someone else may have added them to."""
     memberships = memberships_for_user(user=user)
     if not team:
-        first = memberships.first()
-        if first is None:
+        mine = list(memberships[:2])
+        if not mine:
             raise PermissionDenied("You are not a member of any team yet; ask a team admin to add you.")
-        return first
+        if len(mine) == 1:
+            return mine[0]
+        slugs = [m.team.slug for m in memberships]
+        raise ApiError(
+            status_code=400,
+            code="team_required",
+            message=f"You are in {len(slugs)} teams ({', '.join(slugs)}); say which one with `team` "
+            "(its slug or id).",
+            details={"teams": slugs},
+        )
     found = memberships.filter(team__slug=team).first()
     # An id fits a 64-bit column; a longer number is nobody's team (and would overflow SQLite).
     if found is None and team.isdigit() and len(team) <= 18:

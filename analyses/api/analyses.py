@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses import selectors, services
+from analyses import quota, selectors, services
 from analyses.api import selectors as api_selectors
 from analyses.api.access import membership_for, require_upload_role, team_membership
 from analyses.api.errors import ApiError
@@ -108,11 +108,21 @@ class AnalysisFileSerializer(serializers.Serializer):
         return obj.error or None
 
 
+class StorageSerializer(serializers.Serializer):
+    used_bytes = serializers.IntegerField(help_text="The team's stored files (shared files once).")
+    quota_bytes = serializers.IntegerField(help_text="uploads.team_quota_mb in bytes; 0: no quota.")
+
+
 class AnalysisCreatedSerializer(LinksMixin):
     id = serializers.IntegerField()
     name = serializers.CharField()
     team = serializers.CharField(source="team.slug")
     status = serializers.ChoiceField(choices=Status.choices)
+    storage = serializers.SerializerMethodField(help_text="The team's storage after this upload.")
+
+    @extend_schema_field(StorageSerializer)
+    def get_storage(self, obj: Analysis) -> dict[str, int]:
+        return quota.team_storage(team=obj.team).as_dict()
 
 
 def _created(request: Request, analysis: Analysis) -> Response:
@@ -170,7 +180,7 @@ class AnalysisCreateApi(APIView):
 
     parser_classes = [MultiPartParser]
     throttle_classes = [ApiUserThrottle, ApiUploadThrottle]
-    error_codes = (400, 403, 404, 413)
+    error_codes = (400, 403, 404, 413, 507)
 
     class InputSerializer(serializers.Serializer):
         files = serializers.ListField(
@@ -182,7 +192,7 @@ class AnalysisCreateApi(APIView):
             required=False,
             allow_blank=True,
             max_length=100,
-            help_text="Team slug or id; default your first team.",
+            help_text="Team slug or id; required when you are in more than one team.",
         )
         name = serializers.CharField(required=False, allow_blank=True, max_length=200)
         format = serializers.ChoiceField(
@@ -211,10 +221,13 @@ class AnalysisCreateApi(APIView):
         problems = upload_state(request._request).problems
         if problems:
             raise ApiError(
-                status_code=413,
-                code="too_large",
+                status_code=problems[0].status,
+                code=problems[0].code,
                 message=" ".join(p.message for p in problems),
-                details={"files": [{"name": p.name, "message": p.message} for p in problems]},
+                details={
+                    **problems[0].details,
+                    "files": [{"name": p.name, "message": p.message} for p in problems],
+                },
             )
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -222,13 +235,18 @@ class AnalysisCreateApi(APIView):
         membership = team_membership(user=request.user, team=valid.get("team"))
         require_upload_role(membership, "upload")
         options = {"format": valid.get("format") or "", "assume_year": valid.get("assume_year")}
-        analysis = services.analysis_create(
-            team=membership.team,
-            user=request.user,
-            files=valid["files"],
-            name=valid.get("name") or "",
-            options={k: v for k, v in options.items() if v},
-        )
+        try:
+            analysis = services.analysis_create(
+                team=membership.team,
+                user=request.user,
+                files=valid["files"],
+                name=valid.get("name") or "",
+                options={k: v for k, v in options.items() if v},
+            )
+        except quota.QuotaExceeded as exc:
+            raise ApiError(
+                status_code=exc.status, code=exc.code, message=exc.message, details=exc.details
+            ) from None
         return _created(request, analysis)
 
 

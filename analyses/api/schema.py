@@ -18,9 +18,11 @@ ERROR_DESCRIPTIONS = {
     403: "Signed in, but your role in the team does not allow this.",
     404: "No such object, or it belongs to a team you are not in.",
     409: "The analysis has no results yet.",
-    413: "The upload is larger than the caps per file or per request.",
+    413: "The upload is over the caps per file or per request (`too_large`), or over the team's "
+    "storage quota (`quota_exceeded`).",
     415: "Unsupported request body type.",
     429: "Too many requests; wait `Retry-After` seconds.",
+    507: "The server is low on disk space (`insufficient_storage`); try again later.",
 }
 
 

@@ -2,12 +2,13 @@
 
 The rate is read when a throttle is made (each request), not when DRF's settings
 load, so a LOGPLATFORM_CONFIG override and tests take effect. Counters live in
-Django's default cache.
+Django's default cache. The upload pages count against the same upload counter.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.throttling import UserRateThrottle
 
 
@@ -27,3 +28,13 @@ class ApiUploadThrottle(UserRateThrottle):
 
     def get_rate(self) -> str:
         return settings.LOGPLATFORM["api"]["throttle_upload"]
+
+
+def upload_throttle_wait(request: HttpRequest) -> int | None:
+    """For the pages' uploads and re-runs: None when the user may go on (the request
+    is counted), else the seconds to wait. The counter is the API's upload counter,
+    so the pages are no way around the API's rate, nor the API around the pages'."""
+    throttle = ApiUploadThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return int(throttle.wait() or 0) + 1

@@ -10,9 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from analyses import charts, dashboard, reports, selectors, services
+from accounts.models import Membership
+from analyses import charts, dashboard, quota, reports, selectors, services
+from analyses.api.throttling import upload_throttle_wait
 from analyses.forms import AnalysisOptionsForm
-from analyses.uploads import StoredUpload, upload_state
+from analyses.uploads import StoredPathError, StoredUpload, upload_state
 from analyses.views.common import (
     current_membership,
     membership_of,
@@ -22,37 +24,94 @@ from analyses.views.common import (
 from spark_client.types import FORMAT_LABELS
 
 
-def _upload_context() -> dict:
+def _upload_context(membership: Membership) -> dict:
     uploads = settings.LOGPLATFORM["uploads"]
+    storage = quota.team_storage(team=membership.team)
     return {
         "max_file_mb": uploads["max_file_mb"],
         "max_request_mb": uploads["max_request_mb"],
         "max_files": uploads["max_files"],
+        "storage_used": quota.human_bytes(storage.used_bytes),
+        "storage_quota": quota.human_bytes(storage.quota_bytes) if storage.quota_bytes else "",
     }
 
 
-def _upload_error(request: HttpRequest, status: int, problems: list[str]) -> HttpResponse:
+def _upload_error(
+    request: HttpRequest,
+    status: int,
+    problems: list[str],
+    *,
+    code: str | None = None,
+    details: dict | None = None,
+    retry_after: int | None = None,
+) -> HttpResponse:
     if wants_json(request):
         # The API's error shape, plus the list of messages the upload page shows.
-        code = {400: "invalid", 413: "too_large"}.get(status, "error")
         body = {
             "status": status,
-            "code": code,
+            "code": code or {400: "invalid", 413: "too_large"}.get(status, "error"),
             "message": " ".join(problems),
-            "details": {},
+            "details": details or {},
             "messages": problems,
         }
-        return JsonResponse({"error": body}, status=status)
-    return render(
+        response = JsonResponse({"error": body}, status=status)
+    else:
+        response = render(
+            request,
+            "analyses/upload.html",
+            {
+                "form": AnalysisOptionsForm(request.POST or None),
+                "errors": problems,
+                "can_upload": True,
+                **_upload_context(request.membership),
+            },
+            status=status,
+        )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _throttled_message(wait: int) -> str:
+    rate = settings.LOGPLATFORM["api"]["throttle_upload"]
+    return (
+        f"Too many uploads: at most {rate} per user (uploads and re-runs, pages and API together); "
+        f"try again in {wait} seconds."
+    )
+
+
+def _team_problem(request: HttpRequest, membership: Membership) -> HttpResponse | None:
+    """The upload goes to the team the page showed, which must still be the current
+    one: a team switched in another tab is refused rather than guessed."""
+    posted = request.POST.get("team", "")
+    if not posted:
+        if len(request.memberships) == 1:
+            return None
+        slugs = [m.team.slug for m in request.memberships]
+        return _upload_error(
+            request,
+            400,
+            [
+                f"You are in several teams ({', '.join(slugs)}) and this upload names none; "
+                "upload from the upload page, which shows the team the files go to."
+            ],
+            code="team_required",
+            details={"teams": slugs},
+        )
+    if posted == str(membership.team_id):
+        return None
+    shown = next((m.team.name for m in request.memberships if str(m.team_id) == posted), "another team")
+    current = membership.team.name
+    return _upload_error(
         request,
-        "analyses/upload.html",
-        {
-            "form": AnalysisOptionsForm(request.POST or None),
-            "errors": problems,
-            "can_upload": True,
-            **_upload_context(),
-        },
-        status=status,
+        409,
+        [
+            f"The upload page was for {shown}, but your current team is now {current} (switched in "
+            f"another tab?). Nothing was uploaded: reload the page to upload to {current}, or "
+            f"switch back to {shown} first."
+        ],
+        code="team_changed",
+        details={"current_team": membership.team.slug},
     )
 
 
@@ -64,13 +123,33 @@ def upload(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "analyses/upload.html",
-            {"form": AnalysisOptionsForm(), "can_upload": membership.can_upload, **_upload_context()},
+            {
+                "form": AnalysisOptionsForm(),
+                "can_upload": membership.can_upload,
+                **_upload_context(membership),
+            },
         )
     require_upload_role(membership, "upload")
+    wait = upload_throttle_wait(request)
+    if wait is not None:
+        return _upload_error(
+            request,
+            429,
+            [_throttled_message(wait)],
+            code="throttled",
+            details={"retry_after": wait},
+            retry_after=wait,
+        )
     files = request.FILES.getlist("files")  # streamed to disk by StreamingUploadHandler
     state = upload_state(request)
     if state.problems:
-        return _upload_error(request, 413, [p.message for p in state.problems])
+        first = state.problems[0]
+        return _upload_error(
+            request, first.status, [p.message for p in state.problems], code=first.code, details=first.details
+        )
+    refused = _team_problem(request, membership)
+    if refused is not None:
+        return refused
     form = AnalysisOptionsForm(request.POST)
     if not form.is_valid():
         return _upload_error(
@@ -84,13 +163,16 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _upload_error(
             request, 400, [f"{name} is empty; upload a file with log lines in it." for name in empty]
         )
-    analysis = services.analysis_create(
-        team=membership.team,
-        user=request.user,
-        files=stored,
-        name=form.cleaned_data.get("name") or "",
-        options=form.options(),
-    )
+    try:
+        analysis = services.analysis_create(
+            team=membership.team,
+            user=request.user,
+            files=stored,
+            name=form.cleaned_data.get("name") or "",
+            options=form.options(),
+        )
+    except quota.QuotaExceeded as exc:
+        return _upload_error(request, exc.status, [exc.message], code=exc.code, details=exc.details)
     url = reverse("analyses:detail", args=[analysis.pk])
     if wants_json(request):
         return JsonResponse({"id": analysis.pk, "url": url, "status": analysis.status}, status=202)
@@ -148,8 +230,11 @@ def status(request: HttpRequest, analysis_id: int) -> JsonResponse:
 @require_GET
 def file_download(request: HttpRequest, analysis_id: int, file_id: int) -> FileResponse:
     f = selectors.analysis_file_get_for_user(user=request.user, analysis_id=analysis_id, file_id=file_id)
-    path = services.stored_file_path(f)
-    if not path.exists():
+    try:
+        path = services.stored_file_path(f)
+    except StoredPathError:
+        raise Http404("The stored file is not available.") from None
+    if not path.is_file():
         raise Http404("The stored file is gone.")
     return FileResponse(path.open("rb"), as_attachment=True, filename=f.original_name)
 
@@ -202,6 +287,16 @@ def delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
 def rerun(request: HttpRequest, analysis_id: int) -> HttpResponse:
     analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
     require_upload_role(membership_of(request, analysis.team_id), "re-run analyses")
+    wait = upload_throttle_wait(request)  # a re-run queues Spark work like an upload
+    if wait is not None:
+        response = render(
+            request,
+            "analyses/throttled.html",
+            {"analysis": analysis, "message": _throttled_message(wait)},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     clone = services.analysis_rerun(analysis=analysis, user=request.user)
     messages.info(request, f"Re-running {analysis.name} as a new analysis.")
     return redirect("analyses:detail", analysis_id=clone.pk)

@@ -62,15 +62,22 @@ def test_an_upload_of_two_files_is_queued(api, bob, team_a, django_capture_on_co
     assert leftovers() == []
 
 
-def test_the_team_defaults_to_the_first_and_may_be_named_by_id(api, alice, team_a, team_b):
-    account_services.membership_add(team=team_b, username="alice", role=Role.MEMBER)
+def test_a_user_in_two_teams_must_name_the_team_by_slug_or_id(api, alice, team_a, team_b):
+    # No default: the first team by name may be one somebody else added you to.
+    account_services.membership_create(team=team_b, user=alice, role=Role.MEMBER)
     client = api(alice)
-    first = client.post("/api/v1/analyses/", {"files": [upload("a.csv", CSV)]}, format="multipart")
+    unnamed = client.post("/api/v1/analyses/", {"files": [upload("a.csv", CSV)]}, format="multipart")
+    assert unnamed.status_code == 400
+    assert unnamed.json()["error"]["code"] == "team_required"
+    by_slug = client.post(
+        "/api/v1/analyses/", {"files": [upload("a.csv", CSV)], "team": "team-a"}, format="multipart"
+    )
     by_id = client.post(
         "/api/v1/analyses/", {"files": [upload("a.csv", CSV)], "team": team_b.pk}, format="multipart"
     )
-    assert Analysis.objects.get(pk=first.json()["id"]).team == team_a
+    assert Analysis.objects.get(pk=by_slug.json()["id"]).team == team_a
     assert Analysis.objects.get(pk=by_id.json()["id"]).team == team_b
+    assert leftovers() == []
 
 
 @pytest.mark.parametrize("team", ["team-b", "no-such-team", "999999", "9" * 30])
