@@ -209,7 +209,9 @@ def _resolve(host: str, port: int, deadline: _Deadline) -> list[IPAddress]:
     return addresses
 
 
-def _connection(scheme: str, host: str, port: int, address: IPAddress, deadline: _Deadline):  # noqa: ANN202
+def _connection(
+    scheme: str, host: str, port: int, address: IPAddress, deadline: _Deadline
+) -> http.client.HTTPConnection:
     """An http.client connection to `host` that opens its socket to `address`."""
     if scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(

@@ -43,6 +43,11 @@ def test_it_merges_an_override(tmp_path):
         ),
         ("worker:\n  workers: 0\n", "worker.workers must be an integer >= 1"),
         (
+            "alerts:\n  webhook_allow_networks: ['10.0.0.0/33']\n",
+            "alerts.webhook_allow_networks[0] must be an IP network",
+        ),
+        ("alerts:\n  max_rules_per_team: 0\n", "alerts.max_rules_per_team must be an integer >= 1"),
+        (
             "spark:\n  shuffle_partitions_per_core: -1\n",
             "spark.shuffle_partitions_per_core must be an integer >= 0",
         ),
