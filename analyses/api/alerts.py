@@ -228,7 +228,7 @@ class AlertRuleCreateApi(APIView):
     error_codes = (400, 403, 404)
 
     class InputSerializer(AlertRuleInputSerializer):
-        team = TeamField(required=False, help_text="Team slug or id; required when you are in more than one team.")
+        team = TeamField(required=False, help_text="Team slug or id; required if you are in several teams.")
 
     @extend_schema(
         operation_id="alert_rules_create", request=InputSerializer, responses={201: AlertRuleSerializer}
