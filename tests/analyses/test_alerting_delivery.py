@@ -128,3 +128,16 @@ def test_the_sweeper_runs_on_the_notifications_cluster():
     sweeper = Schedule.objects.get(func="analyses.tasks.notifications_dispatch_due")
     assert sweeper.cluster == "notifications"
     assert sweeper.repeats == -1
+
+
+def test_a_mail_server_failure_is_recorded_with_a_generic_error(
+    analysis, settings, django_capture_on_commit_callbacks
+):
+    from tests.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    delivery = fire(analysis, django_capture_on_commit_callbacks, emails="ops@example.com")
+    assert tasks.deliver_notification(delivery.pk) == Delivery.State.FAILED
+    delivery.refresh_from_db()
+    assert delivery.last_error == "could not deliver: the mail server refused the message or was unreachable"
