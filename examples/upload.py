@@ -6,8 +6,11 @@ accepts works without holding a file in memory.
 
     export LOGPLATFORM_URL=http://127.0.0.1:8000
     export LOGPLATFORM_TOKEN=lpt_…            # from the API tokens page
-    python3 examples/upload.py app.log db.csv.gz --name nightly
-    python3 examples/upload.py app.log --json > result.json   # the whole result document
+    python3 examples/upload.py app.log db.csv.gz --team ops --name nightly
+    python3 examples/upload.py app.log --team ops --json > result.json   # the whole result document
+
+`--team` (slug or id) is needed when your user is in more than one team: the server
+never picks one for you (it answers 400 team_required and lists your teams).
 
 Exit status: 0 succeeded, 1 the analysis failed, 2 a usage, network or API error.
 """
@@ -133,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--token", default=os.environ.get("LOGPLATFORM_TOKEN", ""), help="default $LOGPLATFORM_TOKEN"
     )
-    parser.add_argument("--team", help="team slug or id (default: your first team)")
+    parser.add_argument(
+        "--team",
+        default=os.environ.get("LOGPLATFORM_TEAM", ""),
+        help="team slug or id; required if you are in several teams (default $LOGPLATFORM_TEAM)",
+    )
     parser.add_argument("--name", help="a name for the analysis")
     parser.add_argument("--format", help="skip detection: csv, syslog, jsonl, …")
     parser.add_argument("--assume-year", help="year for timestamps without one (syslog)")

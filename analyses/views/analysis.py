@@ -33,6 +33,7 @@ def _upload_context(membership: Membership) -> dict:
         "max_files": uploads["max_files"],
         "storage_used": quota.human_bytes(storage.used_bytes),
         "storage_quota": quota.human_bytes(storage.quota_bytes) if storage.quota_bytes else "",
+        "storage_free_bytes": storage.free_bytes,
     }
 
 

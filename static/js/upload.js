@@ -11,6 +11,9 @@
   const button = document.getElementById("upload-button");
   const maxFileBytes = Number(form.dataset.maxFileBytes);
   const maxFiles = Number(form.dataset.maxFiles);
+  // Empty when the team has no quota. The server checks again; this only saves
+  // sending bytes that would be refused.
+  const quotaFree = form.dataset.quotaFreeBytes === "" ? null : Number(form.dataset.quotaFreeBytes);
   let chosen = [];
 
   const human = (n) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
@@ -85,6 +88,14 @@
     const sendable = chosen.filter((item) => !item.problem);
     if (sendable.length === 0) {
       status.textContent = "Choose at least one log file to analyse.";
+      return;
+    }
+    const size = sendable.reduce((sum, item) => sum + item.file.size, 0);
+    if (quotaFree !== null && size > quotaFree) {
+      status.textContent =
+        `These files (${human(size)}) do not fit in ${form.dataset.teamName}'s storage quota ` +
+        `(${human(quotaFree)} left). Delete old analyses of the team to make room.`;
+      status.className = "error";
       return;
     }
     const data = new FormData();
