@@ -116,9 +116,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = 5
+# Failed sign-ins lock a (username, address) pair after 5 and a username, from any
+# address, after 20 (accounts/throttle.py says how one axes limit gives both).
+LOGIN_FAILURES_PER_ADDRESS = 5
+LOGIN_FAILURES_PER_USERNAME = 20
+AXES_FAILURE_LIMIT = "accounts.throttle.failure_limit"
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_RESET_ON_SUCCESS = True
@@ -268,6 +272,10 @@ Q_CLUSTER = {
     },
 }
 
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+if TRUSTED_PROXIES < 0:
+    raise product_config.ConfigError(f"TRUSTED_PROXIES must be 0 or more (got {TRUSTED_PROXIES}).")
+
 # The API (analyses/api/, docs/api.md): personal tokens for scripts, the session
 # (with CSRF) for the browser; rates per user from config.yaml `api`; one error shape.
 REST_FRAMEWORK = {
@@ -280,6 +288,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["analyses.api.throttling.ApiUserThrottle"],
+    # How many reverse proxies in front append to X-Forwarded-For. 0: the client is
+    # REMOTE_ADDR and the header is ignored (DRF's default, None, would trust a
+    # header any client can forge, so each forged value got its own allowance).
+    # Sign-in lockout uses the same address (accounts.throttle.client_ip).
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "analyses.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "analyses.api.schema.ApiAutoSchema",
 }
