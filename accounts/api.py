@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import tokens
-from accounts.models import ApiToken, Role
+from accounts.models import ApiToken, Role, Team, TokenScope
 from accounts.selectors import memberships_for_user
+from analyses.api.access import team_membership
 from analyses.api.errors import ApiError
-from analyses.api.fields import JsonCharField, JsonIntegerField
+from analyses.api.fields import JsonCharField, JsonIntegerField, TeamField
 from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
 
 TOKEN_ID = OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -33,11 +37,21 @@ class TeamSerializer(serializers.Serializer):
     can_admin = serializers.BooleanField(help_text="Manage members and alert rules.")
 
 
+class TokenTeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
 class TokenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     prefix = serializers.CharField(help_text="The start of the token (lpt_<prefix>_…), to tell tokens apart.")
     state = serializers.ChoiceField(choices=["active", "expired", "revoked"])
+    scope = serializers.ChoiceField(
+        choices=TokenScope.values, help_text="`read`: safe methods only (GET, HEAD, OPTIONS)."
+    )
+    team = TokenTeamSerializer(allow_null=True, help_text="The one team it sees; null: all of yours.")
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True, help_text="To the minute.")
@@ -59,8 +73,41 @@ class TokenInputSerializer(serializers.Serializer):
         allow_null=True,
         min_value=1,
         max_value=tokens.MAX_LIFETIME_DAYS,
-        help_text="Default: never.",
+        help_text="Default: never (a token made with a token: no later than that token).",
     )
+    scope = serializers.ChoiceField(
+        required=False,
+        choices=TokenScope.values,
+        default=TokenScope.FULL,
+        help_text="`full` (default): whatever you may do; `read`: reads only.",
+    )
+    team = TeamField(
+        required=False, help_text="Slug or id of one of your teams: the token sees only that team."
+    )
+
+
+def _token_team(*, user: AbstractBaseUser, team: str | None) -> Team | None:
+    """The team named for a token's restriction, one of the caller's (a 400, not a 404: it is input)."""
+    if team is None:
+        return None
+    try:
+        return team_membership(user=user, team=team).team
+    except Http404 as exc:
+        raise serializers.ValidationError({"team": [str(exc)]}) from None
+
+
+def _token_create(*, user: AbstractBaseUser, data: dict, parent: ApiToken | None) -> tuple[ApiToken, str]:
+    try:
+        return tokens.api_token_create(
+            user=user,
+            name=data.get("name") or "",
+            expires_in_days=data.get("expires_in_days"),
+            scope=data.get("scope") or TokenScope.FULL,
+            team=_token_team(user=user, team=data.get("team")),
+            parent=parent,
+        )
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
 
 
 def _new_token_response(token: ApiToken, raw: str) -> Response:
@@ -79,7 +126,7 @@ class MeApi(APIView):
             choices=["token", "session"], help_text="How this request was authenticated."
         )
         token = serializers.DictField(
-            allow_null=True, help_text="id, name, prefix, expires_at of the token used."
+            allow_null=True, help_text="id, name, prefix, expires_at, scope, team of the token used."
         )
         teams = TeamSerializer(many=True)
 
@@ -98,6 +145,8 @@ class MeApi(APIView):
                     "name": token.name,
                     "prefix": token.prefix,
                     "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+                    "scope": token.scope,
+                    "team": token.team.slug if token.team else None,
                 }
                 if token
                 else None
@@ -136,20 +185,54 @@ class TokenListApi(APIView):
 
 
 class TokenCreateApi(APIView):
-    """Create an API token. The response holds the token; it is not shown again."""
+    """Create an API token. The response holds the token; it is not shown again.
 
-    @extend_schema(
-        operation_id="tokens_create", request=TokenInputSerializer, responses={201: NewTokenSerializer}
-    )
-    def post(self, request: Request) -> Response:
-        serializer = TokenInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        token, raw = tokens.api_token_create(
-            user=request.user,
-            name=serializer.validated_data.get("name") or "",
-            expires_in_days=serializer.validated_data.get("expires_in_days"),
+    Signed in (the browser session), that is all. With a token, send your password
+    too: a stolen token alone cannot make itself a successor. A token made with a
+    token expires no later than it, is read-only if it is, and sees only its team if
+    it is restricted to one.
+    """
+
+    error_codes = (403,)
+
+    class InputSerializer(TokenInputSerializer):
+        password = JsonCharField(
+            required=False,
+            max_length=4096,
+            style={"input_type": "password"},
+            trim_whitespace=False,
+            help_text="Your password; required when this request is authenticated with a token.",
         )
+
+    @extend_schema(operation_id="tokens_create", request=InputSerializer, responses={201: NewTokenSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parent = request.auth if isinstance(request.auth, ApiToken) else None
+        if parent is not None:
+            _check_password(request, password=serializer.validated_data.get("password"))
+        token, raw = _token_create(user=request.user, data=serializer.validated_data, parent=parent)
         return _new_token_response(token, raw)
+
+
+def _check_password(request: Request, *, password: str | None) -> None:
+    if not password:
+        raise ApiError(
+            status_code=403,
+            code="password_required",
+            message="A token cannot create a token on its own: send your password as `password` too, "
+            "or create the token on the API tokens page.",
+            details={},
+        )
+    # The Django request, so django-axes counts a wrong password and locks out.
+    user = authenticate(request._request, username=request.user.get_username(), password=password)
+    if user is None or user.pk != request.user.pk:
+        raise ApiError(
+            status_code=403,
+            code="wrong_password",
+            message="Wrong password; no token was created.",
+            details={},
+        )
 
 
 class TokenRevokeApi(APIView):
@@ -193,7 +276,5 @@ class TokenObtainApi(APIView):
             )
             error.auth_header = 'Bearer realm="api"'
             raise error
-        token, raw = tokens.api_token_create(
-            user=user, name=data.get("name") or "", expires_in_days=data.get("expires_in_days")
-        )
+        token, raw = _token_create(user=user, data=data, parent=None)
         return _new_token_response(token, raw)

@@ -52,6 +52,58 @@ class Membership(models.Model):
         return self.role in CAN_ADMIN
 
 
+class InvitationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Invitation(models.Model):
+    """An offer of a role in a team; membership starts only when the invitee accepts.
+
+    It names the invitee by username, not by user: a row is written whether or not an
+    account of that name exists, so neither the answer to the inviter nor the team's
+    list of pending invitations tells whether a username exists. The account called
+    `username` (if any) sees it and may accept or decline.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=InvitationState.choices, default=InvitationState.PENDING)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    # Who accepted or declined (set then; the account called `username` at that time).
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "username"],
+                condition=models.Q(state="pending"),
+                name="unique_pending_invitation",
+            ),
+        ]
+        # The invitee's list and the count in the nav, on every page.
+        indexes = [models.Index(fields=["username", "state"], name="invitation_username_state")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} to {self.team} as {self.role} ({self.state})"
+
+
+class TokenScope(models.TextChoices):
+    FULL = "full", "Everything you may do"
+    READ = "read", "Read only"
+
+
 class ApiToken(models.Model):
     """A personal API token. Only a hash is stored; the token itself is shown once.
 
@@ -68,6 +120,13 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.FULL)
+    # Set: the token sees this team only (accounts.selectors.memberships_for_user).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The token whose request created this one: it never outlives it, nor sees more.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

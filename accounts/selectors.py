@@ -8,11 +8,25 @@ from django.http import Http404
 
 from accounts.models import Membership, Team
 
+# An API request made with a token restricted to one team carries that team's id on
+# its user object (accounts.authentication sets it on the user loaded for that
+# request only). Every team-scoped read, pages and API, goes through
+# memberships_for_user, so honouring it there restricts the whole request.
+TOKEN_TEAM_ATTR = "_api_token_team_id"  # noqa: S105 - an attribute name, not a secret
+
+
+def user_limit_to_team(*, user: AbstractBaseUser, team_id: int) -> None:
+    setattr(user, TOKEN_TEAM_ATTR, team_id)
+
 
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
-    return Membership.objects.filter(user=user).select_related("team").order_by("team__name")
+    memberships = Membership.objects.filter(user=user)
+    team_id = getattr(user, TOKEN_TEAM_ATTR, None)
+    if team_id is not None:
+        memberships = memberships.filter(team_id=team_id)
+    return memberships.select_related("team").order_by("team__name")
 
 
 def team_ids_for_user(*, user: AbstractBaseUser) -> QuerySet:
@@ -29,3 +43,11 @@ def membership_get(*, user: AbstractBaseUser, team_id: int) -> Membership:
 
 def team_members(*, team: Team) -> QuerySet[Membership]:
     return team.memberships.select_related("user").order_by("user__username")
+
+
+def team_member_get(*, team: Team, membership_id: int) -> Membership:
+    """A membership of this team, or 404 (another team's does not exist here)."""
+    try:
+        return team_members(team=team).get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such member") from None

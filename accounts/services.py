@@ -1,4 +1,6 @@
-"""Writes for accounts: teams, memberships, users."""
+"""Writes for accounts: teams, memberships and roles, users.
+
+Invitations live in accounts.invitations, API tokens in accounts.tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from accounts import roles
 from accounts.models import Membership, Role, Team
 
 logger = logging.getLogger(__name__)
@@ -38,12 +41,13 @@ def team_get_or_create(*, slug: str, name: str | None = None) -> tuple[Team, boo
     return team_create(name=name or slug, slug=slug), True
 
 
-def membership_add(*, team: Team, username: str, role: str = Role.MEMBER) -> Membership:
-    User = get_user_model()
-    try:
-        user = User.objects.get(username=username)
-    except User.DoesNotExist:
-        raise ValidationError(f"There is no user called {username!r}.") from None
+def membership_create(*, team: Team, user: AbstractBaseUser, role: str = Role.MEMBER) -> Membership:
+    """Put a user in a team directly, without asking them.
+
+    Internal: for `bootstrap`, the Django admin (site administrators) and test
+    fixtures. No page or API path calls it; people join a team by accepting an
+    invitation (accounts.invitations).
+    """
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}.")
     membership, created = Membership.objects.get_or_create(user=user, team=team, defaults={"role": role})
@@ -53,17 +57,80 @@ def membership_add(*, team: Team, username: str, role: str = Role.MEMBER) -> Mem
     return membership
 
 
-def membership_remove(*, team: Team, membership_id: int, acting: Membership) -> None:
+def _lock_team(team_id: int) -> dict[int, Membership]:
+    """Lock every membership of the team (until the transaction ends) and read them
+    afresh: two concurrent changes then see each other's result, so both cannot
+    pass the "at least one owner" check against the same old state."""
+    return {m.pk: m for m in Membership.objects.select_for_update().filter(team_id=team_id).order_by("pk")}
+
+
+def _owners(memberships: dict[int, Membership]) -> int:
+    return sum(1 for m in memberships.values() if m.role == Role.OWNER)
+
+
+def _locked(memberships: dict[int, Membership], membership_id: int) -> Membership:
     try:
-        membership = team.memberships.get(pk=membership_id)
-    except Membership.DoesNotExist:
-        raise ValidationError("That person is not in this team.") from None
-    owners = team.memberships.filter(role=Role.OWNER)
-    if membership.role == Role.OWNER and owners.count() == 1:
-        raise ValidationError("A team needs at least one owner; make someone else owner first.")
-    if membership.role == Role.OWNER and acting.role != Role.OWNER:
-        raise ValidationError("Only an owner can remove an owner.")
-    membership.delete()
+        return memberships[membership_id]
+    except KeyError:
+        raise ValidationError("That person is no longer in this team.") from None
+
+
+@transaction.atomic
+def membership_role_change(*, acting: Membership, membership: Membership, role: str) -> Membership:
+    """Give a member of the acting person's team another role (accounts.roles has the rules)."""
+    if membership.team_id != acting.team_id:
+        raise ValidationError("That person is not in this team.")
+    memberships = _lock_team(acting.team_id)
+    acting_now = _locked(memberships, acting.pk)
+    target = _locked(memberships, membership.pk)
+    refusal = roles.role_change_refusal(
+        acting_role=acting_now.role,
+        target_role=target.role,
+        new_role=role,
+        is_self=target.pk == acting_now.pk,
+        owners=_owners(memberships),
+    )
+    if refusal:
+        refusal.raise_it()
+    if target.role != role:
+        logger.info(
+            "%s: role of %s %s -> %s by %s", target.team_id, target.user_id, target.role, role, acting.user_id
+        )
+        target.role = role
+        target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def membership_remove(*, acting: Membership, membership: Membership) -> None:
+    """Remove someone else from the acting person's team."""
+    if membership.team_id != acting.team_id:
+        raise ValidationError("That person is not in this team.")
+    memberships = _lock_team(acting.team_id)
+    acting_now = _locked(memberships, acting.pk)
+    target = _locked(memberships, membership.pk)
+    refusal = roles.removal_refusal(
+        acting_role=acting_now.role,
+        target_role=target.role,
+        is_self=target.pk == acting_now.pk,
+        owners=_owners(memberships),
+    )
+    if refusal:
+        refusal.raise_it()
+    logger.info("%s: %s removed by %s", target.team_id, target.user_id, acting.user_id)
+    target.delete()
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """The member leaves the team; the last owner cannot."""
+    memberships = _lock_team(membership.team_id)
+    own = _locked(memberships, membership.pk)
+    refusal = roles.leave_refusal(role=own.role, owners=_owners(memberships))
+    if refusal:
+        refusal.raise_it()
+    logger.info("%s: %s left", own.team_id, own.user_id)
+    own.delete()
 
 
 def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> AbstractBaseUser:

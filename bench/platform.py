@@ -82,7 +82,7 @@ def bench_team():  # noqa: ANN201 - (Team, User)
     user = get_user_model().objects.filter(username=USERNAME).first()
     if user is None:
         user = accounts.user_create(username=USERNAME, password=PASSWORD)
-    accounts.membership_add(team=team, username=USERNAME, role="member")
+    accounts.membership_create(team=team, user=user, role="member")
     for analysis in Analysis.objects.filter(team=team):
         services.analysis_delete(analysis=analysis)
     return team, user

@@ -67,8 +67,8 @@ def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]
     team = Team.objects.filter(slug="load").first() or accounts.team_create(name="Load", slug="load")
     usernames = [f"load-{run}-{n}" for n in range(users)]
     for username in usernames:
-        accounts.user_create(username=username, password=PASSWORD)
-        accounts.membership_add(team=team, username=username, role="member")
+        user = accounts.user_create(username=username, password=PASSWORD)
+        accounts.membership_create(team=team, user=user, role="member")
     ids = []
     work = BASE_DIR / "artifacts" / "load-data"
     work.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 Personas encode the permission matrix (healthchecks style):
     alice   owner of team A        bob     member of team A
-    victor  viewer of team A       charlie owner of team B (no access to A)
+    adam    admin of team A        victor  viewer of team A
+    charlie owner of team B (no access to A)
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def team_b(db):
 
 def _person(username: str, team, role: str):
     user = account_services.user_create(username=username, password=PASSWORD)
-    account_services.membership_add(team=team, username=username, role=role)
+    account_services.membership_create(team=team, user=user, role=role)
     return user
 
 
@@ -154,6 +155,11 @@ def alice(team_a):
 @pytest.fixture
 def bob(team_a):
     return _person("bob", team_a, Role.MEMBER)
+
+
+@pytest.fixture
+def adam(team_a):
+    return _person("adam", team_a, Role.ADMIN)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from accounts import api as accounts_api
+from accounts import members_api
 from analyses.api import alerts, analyses, reports
 from analyses.api.routing import operations
 
@@ -36,6 +37,34 @@ urlpatterns = [
         name="tokens",
     ),
     path("tokens/<objid:token_id>/", operations(delete=accounts_api.TokenRevokeApi), name="token"),
+    path("teams/<objid:team_id>/members/", members_api.TeamMemberListApi.as_view(), name="team-members"),
+    path(
+        "teams/<objid:team_id>/members/<objid:membership_id>/",
+        operations(patch=members_api.TeamMemberRoleApi, delete=members_api.TeamMemberRemoveApi),
+        name="team-member",
+    ),
+    path("teams/<objid:team_id>/leave/", members_api.TeamLeaveApi.as_view(), name="team-leave"),
+    path(
+        "teams/<objid:team_id>/invitations/",
+        operations(get=members_api.TeamInvitationListApi, post=members_api.TeamInvitationCreateApi),
+        name="team-invitations",
+    ),
+    path(
+        "teams/<objid:team_id>/invitations/<objid:invitation_id>/",
+        operations(delete=members_api.TeamInvitationWithdrawApi),
+        name="team-invitation",
+    ),
+    path("invitations/", members_api.InvitationListApi.as_view(), name="invitations"),
+    path(
+        "invitations/<objid:invitation_id>/accept/",
+        members_api.InvitationAcceptApi.as_view(),
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<objid:invitation_id>/decline/",
+        members_api.InvitationDeclineApi.as_view(),
+        name="invitation-decline",
+    ),
     path(
         "analyses/",
         operations(get=analyses.AnalysisListApi, post=analyses.AnalysisCreateApi),

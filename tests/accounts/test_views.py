@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.models import Invitation, Membership, Role
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +23,15 @@ def test_it_rejects_a_wrong_password(client, alice):
     assert b"did not match" in response.content
 
 
-def test_team_admin_adds_and_removes_a_member(client_for, alice, charlie, team_a):
+def test_team_admin_invites_and_removes_a_member(client_for, alice, charlie, team_a):
     client = client_for(alice)
     response = client.post(reverse("accounts:members"), {"username": "charlie", "role": Role.VIEWER})
     assert response.status_code == 302
+    invitation = Invitation.objects.get(team=team_a, username="charlie")
+    client_for(charlie).post(reverse("accounts:invitation_accept", args=[invitation.pk]))
     membership = Membership.objects.get(user=charlie, team=team_a)
     assert membership.role == Role.VIEWER
-    client.post(reverse("accounts:members"), {"remove": membership.pk})
+    client_for(alice).post(reverse("accounts:member_remove", args=[membership.pk]))
     assert not Membership.objects.filter(user=charlie, team=team_a).exists()
 
 
@@ -37,20 +39,24 @@ def test_a_member_cannot_change_members(client_for, bob, victor, team_a):
     response = client_for(bob).post(reverse("accounts:members"), {"username": "victor", "role": Role.OWNER})
     assert response.status_code == 403
     assert Membership.objects.get(user=victor, team=team_a).role == Role.VIEWER
+    assert not Invitation.objects.exists()
 
 
-def test_the_last_owner_cannot_be_removed(client_for, alice, team_a):
+def test_an_owner_cannot_remove_themselves_but_may_leave_another_owner_behind(client_for, alice, bob, team_a):
     own = Membership.objects.get(user=alice, team=team_a)
     client = client_for(alice)
-    response = client.post(reverse("accounts:members"), {"remove": own.pk}, follow=True)
-    assert b"at least one owner" in response.content
+    response = client.post(reverse("accounts:member_remove", args=[own.pk]), follow=True)
+    assert b"Leave team" in response.content
     assert Membership.objects.filter(pk=own.pk).exists()
+    Membership.objects.filter(user=bob, team=team_a).update(role=Role.OWNER)
+    assert client.post(reverse("accounts:team_leave")).status_code == 302
+    assert not Membership.objects.filter(pk=own.pk).exists()
 
 
 def test_team_switcher_changes_the_current_team(client_for, alice, team_a, team_b):
-    from accounts.services import membership_add
+    from accounts.services import membership_create
 
-    membership_add(team=team_b, username="alice", role=Role.MEMBER)
+    membership_create(team=team_b, user=alice, role=Role.MEMBER)
     client = client_for(alice)
     assert client.get(reverse("analyses:history")).context["current_team"] == team_a
     client.post(reverse("accounts:team_switch"), {"team_id": team_b.pk})

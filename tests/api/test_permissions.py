@@ -1,5 +1,6 @@
 """Every endpoint: 401 without credentials, 404 for another team's object, 403 for a
-viewer's (or a member's, for admin-only) write, and the happy path.
+viewer's (or a member's, for admin-only) write, the happy path, and what an admin
+(adam) may and may not do: everything an owner does except touching the owner role.
 
 The table below is the permission matrix; one row per operation.
 """
@@ -12,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from accounts import tokens
+from accounts import invitations, tokens
+from accounts import services as account_services
+from accounts.models import Invitation, Membership, Role, Team
 from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
 from tests.analyses.helpers import make_analysis, upload
 from tests.api.conftest import store_result
+from tests.conftest import PASSWORD
 from tests.logdata import make_events, render_csv
 
 pytestmark = pytest.mark.django_db
@@ -27,14 +31,19 @@ class World:
     bob: Any
     victor: Any
     charlie: Any
+    adam: Any
+    team_a: Team
     analysis: Analysis
     alert: Alert
     rule: AlertRule
     token_id: int
+    member: dict[str, int]  # username -> membership id in team A
+    team_invitation: Invitation  # team A invites "zoe" (an account outside every team)
+    alice_invitation: Invitation  # team B invites alice
 
 
 @pytest.fixture
-def world(team_a, team_b, alice, bob, victor, charlie, tmp_path) -> World:
+def world(team_a, team_b, alice, bob, victor, charlie, adam, tmp_path) -> World:
     events = make_events(300, seed=5)
     analysis = store_result(make_analysis(team_a, alice, tmp_path, text=render_csv(events)), events)
     rule = AlertRule.objects.filter(team=team_a).first()
@@ -49,7 +58,29 @@ def world(team_a, team_b, alice, bob, victor, charlie, tmp_path) -> World:
         message="Error rate 50 % is above 10 %",
     )
     token, _ = tokens.api_token_create(user=alice, name="alice's script")
-    return World(alice, bob, victor, charlie, analysis, alert, rule, token.pk)
+    account_services.user_create(username="zoe", password=PASSWORD)
+    team_invitation = invitations.invitation_create(
+        acting=Membership.objects.get(user=adam, team=team_a), username="zoe", role=Role.MEMBER
+    )
+    alice_invitation = invitations.invitation_create(
+        acting=Membership.objects.get(user=charlie, team=team_b), username="alice", role=Role.VIEWER
+    )
+    member = {m.user.username: m.pk for m in Membership.objects.filter(team=team_a).select_related("user")}
+    return World(
+        alice,
+        bob,
+        victor,
+        charlie,
+        adam,
+        team_a,
+        analysis,
+        alert,
+        rule,
+        token.pk,
+        member,
+        team_invitation,
+        alice_invitation,
+    )
 
 
 def _files(w: World) -> dict:
@@ -70,7 +101,8 @@ class Op:
     ok: int
     data: Callable[[World], dict] | None = None
     multipart: bool = False
-    role: str = "read"  # read | write (members and up) | admin (owners and admins) | self (own objects)
+    # read | write (members and up) | admin (owners and admins) | self (own objects or membership)
+    role: str = "read"
     scoped: bool = True  # names a team's object (or a team): another team's answers 404
     happy_user: str = "alice"
     check: Callable[[World, Any], None] = field(default=lambda w, r: None)
@@ -102,7 +134,13 @@ OPS = [
     ),
     Op("tokens-list", "get", lambda w: "/api/v1/tokens/", 200, scoped=False),
     Op(
-        "tokens-create", "post", lambda w: "/api/v1/tokens/", 201, data=lambda w: {"name": "ci"}, scoped=False
+        "tokens-create",
+        "post",
+        lambda w: "/api/v1/tokens/",
+        201,
+        # A token (every client here has one) creates a token only with the password.
+        data=lambda w: {"name": "ci", "password": PASSWORD},
+        scoped=False,
     ),
     Op("token-revoke", "delete", lambda w: f"/api/v1/tokens/{w.token_id}/", 204, role="self"),
     Op(
@@ -157,6 +195,67 @@ OPS = [
         role="admin",
     ),
     Op("rule-delete", "delete", lambda w: f"/api/v1/alert-rules/{w.rule.pk}/", 204, role="admin"),
+    Op("team-members", "get", lambda w: f"/api/v1/teams/{w.team_a.pk}/members/", 200),
+    Op(
+        "team-member-role",
+        "patch",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/members/{w.member['bob']}/",
+        200,
+        data=lambda w: {"role": Role.VIEWER},
+        role="admin",
+    ),
+    Op(
+        "team-member-remove",
+        "delete",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/members/{w.member['bob']}/",
+        204,
+        role="admin",
+    ),
+    Op(
+        "team-leave",
+        "post",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/leave/",
+        204,
+        role="self",
+        happy_user="bob",
+    ),
+    Op(
+        "team-invitations-list",
+        "get",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/invitations/",
+        200,
+        role="admin",
+    ),
+    Op(
+        "team-invitations-create",
+        "post",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/invitations/",
+        201,
+        data=lambda w: {"username": "someone", "role": Role.MEMBER},
+        role="admin",
+    ),
+    Op(
+        "team-invitation-withdraw",
+        "delete",
+        lambda w: f"/api/v1/teams/{w.team_a.pk}/invitations/{w.team_invitation.pk}/",
+        204,
+        role="admin",
+    ),
+    Op("invitations-list", "get", lambda w: "/api/v1/invitations/", 200, scoped=False),
+    Op(
+        "invitation-accept",
+        "post",
+        lambda w: f"/api/v1/invitations/{w.alice_invitation.pk}/accept/",
+        200,
+        role="self",
+    ),
+    Op(
+        "invitation-decline",
+        "post",
+        lambda w: f"/api/v1/invitations/{w.alice_invitation.pk}/decline/",
+        204,
+        role="self",
+    ),
 ]
 IDS = [op.name for op in OPS]
 
@@ -233,3 +332,45 @@ def test_it_works(world, api, op):
     response = call(api(getattr(world, op.happy_user)), op, world)
     assert response.status_code == op.ok, response.content
     op.check(world, response)
+
+
+# --------------------------------------------------------------------------- the admin persona
+
+ADMIN_MAY = [op for op in OPS if op.role in ("read", "write", "admin")]
+
+
+@pytest.mark.parametrize("op", ADMIN_MAY, ids=[op.name for op in ADMIN_MAY])
+def test_an_admin_may(world, api, op):
+    response = call(api(world.adam), op, world)
+    assert response.status_code == op.ok, response.content
+
+
+SELF = [op for op in OPS if op.role == "self" and op.name != "team-leave"]
+
+
+@pytest.mark.parametrize("op", SELF, ids=[op.name for op in SELF])
+def test_an_admin_cannot_use_someone_elses_token_or_invitation(world, api, op):
+    assert_error(call(api(world.adam), op, world), 404, "not_found")
+
+
+def _owner_ops(w: World) -> list[tuple[str, str, dict | None]]:
+    a = f"/api/v1/teams/{w.team_a.pk}"
+    return [
+        ("patch", f"{a}/members/{w.member['adam']}/", {"role": Role.OWNER}),  # take it
+        ("patch", f"{a}/members/{w.member['bob']}/", {"role": Role.OWNER}),  # grant it
+        ("patch", f"{a}/members/{w.member['alice']}/", {"role": Role.ADMIN}),  # demote the owner
+        ("delete", f"{a}/members/{w.member['alice']}/", None),  # remove the owner
+        ("post", f"{a}/invitations/", {"username": "zoe", "role": Role.OWNER}),  # invite an owner
+    ]
+
+
+def test_an_admin_never_touches_the_owner_role(world, api):
+    client = api(world.adam)
+    roles_before = dict(Membership.objects.filter(team=world.team_a).values_list("user__username", "role"))
+    for method, url, data in _owner_ops(world):
+        response = getattr(client, method)(url, **({"data": data, "format": "json"} if data else {}))
+        assert_error(response, 403, "permission_denied")
+        assert "owner" in response.json()["error"]["message"].lower()
+    roles_after = dict(Membership.objects.filter(team=world.team_a).values_list("user__username", "role"))
+    assert roles_after == roles_before
+    assert not Invitation.objects.filter(role=Role.OWNER).exists()

@@ -33,7 +33,7 @@ def test_the_schema_is_openapi_3_and_describes_every_operation(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     operations = {(m.upper(), p) for p, item in schema["paths"].items() for m in item}
-    assert len(operations) == 22
+    assert len(operations) == 32
     assert ("POST", "/api/v1/analyses/") in operations
     assert ("GET", "/api/v1/analyses/{analysis_id}/results/") in operations
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {

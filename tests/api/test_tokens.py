@@ -121,7 +121,9 @@ def test_use_is_recorded_at_most_once_a_minute(alice):
 
 def test_the_api_creates_a_token_shown_once(alice, api):
     client = api(alice)
-    created = client.post("/api/v1/tokens/", {"name": "ci", "expires_in_days": 30}, format="json")
+    created = client.post(
+        "/api/v1/tokens/", {"name": "ci", "expires_in_days": 30, "password": PASSWORD}, format="json"
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["token"].startswith(f"lpt_{body['prefix']}_")
@@ -223,3 +225,209 @@ def test_the_page_needs_sign_in_and_is_in_the_nav(client, client_for, alice):
     html = client_for(alice).get(reverse("accounts:tokens")).content.decode()
     assert f'href="{reverse("accounts:tokens")}"' in html
     assert 'href="/api/docs/"' in html
+
+
+# --------------------------------------------------------------------------- a token making tokens
+
+
+def test_a_token_alone_cannot_create_a_token(alice, api):
+    response = api(alice).post("/api/v1/tokens/", {"name": "forever"}, format="json")
+    assert response.status_code == 403, response.content
+    error = response.json()["error"]
+    assert error["code"] == "password_required"
+    assert "password" in error["message"]
+    assert not ApiToken.objects.filter(name="forever").exists()
+
+
+def test_a_wrong_password_with_a_token_creates_nothing(alice, api):
+    response = api(alice).post("/api/v1/tokens/", {"name": "x", "password": "nope"}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["code"] == "wrong_password"
+    assert not ApiToken.objects.filter(name="x").exists()
+
+
+def test_a_token_made_with_a_token_does_not_outlive_it(alice):
+    parent, raw = tokens.api_token_create(user=alice, name="parent", expires_in_days=7)
+    client = bearer(raw)
+    for data in ({}, {"expires_in_days": 30}):
+        response = client.post(
+            "/api/v1/tokens/", {"name": "child", "password": PASSWORD, **data}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        child = ApiToken.objects.get(pk=response.json()["id"])
+        assert child.expires_at is not None and child.expires_at <= parent.expires_at
+    shorter = client.post(
+        "/api/v1/tokens/", {"name": "short", "password": PASSWORD, "expires_in_days": 1}, format="json"
+    ).json()
+    assert timezone.datetime.fromisoformat(shorter["expires_at"]) < parent.expires_at
+
+
+def test_revoking_a_token_revokes_the_tokens_made_with_it(alice, api):
+    parent, raw = tokens.api_token_create(user=alice, name="parent")
+    child = bearer(raw).post("/api/v1/tokens/", {"name": "child", "password": PASSWORD}, format="json").json()
+    assert bearer(child["token"]).get("/api/v1/me/").status_code == 200
+    assert api(alice).delete(f"/api/v1/tokens/{parent.pk}/").status_code == 204
+    response = bearer(child["token"]).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+def test_a_signed_in_session_creates_a_token_without_the_password(alice):
+    client = APIClient()
+    client.force_login(alice)
+    response = client.post("/api/v1/tokens/", {"name": "from the browser"}, format="json")
+    assert response.status_code == 201, response.content
+
+
+# --------------------------------------------------------------------------- password changes
+
+
+def test_setting_a_new_password_revokes_every_token(alice):
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    alice.set_password("a-brand-new-passphrase")
+    alice.save()
+    response = bearer(raw).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+def test_the_password_page_revokes_every_token(client_for, alice):
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    client = client_for(alice)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-brand-new-passphrase",
+            "new_password2": "a-brand-new-passphrase",
+        },
+    )
+    assert response.status_code == 302, response.content
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+    # The browser session that changed it stays signed in.
+    assert client.get(reverse("accounts:tokens")).status_code == 200
+
+
+def test_the_changepassword_command_revokes_every_token(alice, monkeypatch):
+    from django.core.management import call_command
+
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-brand-new-passphrase")
+    call_command("changepassword", "alice", stdout=__import__("io").StringIO())
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+
+
+def test_the_admins_password_form_revokes_every_token(client, alice):
+    from accounts.services import user_create
+
+    root = user_create(username="root", password=PASSWORD, is_staff=True)
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    client.force_login(root)
+    response = client.post(
+        f"/admin/auth/user/{alice.pk}/password/",
+        {
+            "password1": "a-brand-new-passphrase",
+            "password2": "a-brand-new-passphrase",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+
+
+def test_signing_in_or_saving_the_user_keeps_the_tokens(alice, settings):
+    """A stored hash upgraded on sign-in is the same password: tokens stay."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    _, raw = tokens.api_token_create(user=alice, name="script")
+    old_hash = alice.password
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 201
+    alice.refresh_from_db()
+    assert alice.password != old_hash  # rehashed with PBKDF2
+    alice.first_name = "Alice"
+    alice.save()
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+
+# --------------------------------------------------------------------------- scope and team
+
+
+def test_a_read_only_token_reads_but_never_writes(alice, team_a, api):
+    client = APIClient()
+    client.force_login(alice)
+    created = client.post("/api/v1/tokens/", {"name": "dashboard", "scope": "read"}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["scope"] == "read"
+    reader = bearer(created.json()["token"])
+    assert reader.get("/api/v1/alert-rules/").status_code == 200
+    response = reader.post(
+        "/api/v1/alert-rules/", {"kind": "error_count", "threshold": 5, "severity": "warning"}, format="json"
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "read_only_token"
+    assert "read-only" in error["message"]
+    rules = team_a.alert_rules.count()
+    assert reader.delete(f"/api/v1/alert-rules/{team_a.alert_rules.first().pk}/").status_code == 403
+    assert team_a.alert_rules.count() == rules
+    # Not even a token: it cannot mint a broader one.
+    minted = reader.post("/api/v1/tokens/", {"name": "x", "password": PASSWORD}, format="json")
+    assert minted.status_code == 403
+
+
+def test_a_team_token_sees_only_its_team(alice, team_a, team_b, tmp_path):
+    from accounts.models import Membership
+    from tests.analyses.helpers import make_analysis
+
+    Membership.objects.create(team=team_b, user=alice, role="member")
+    in_a = make_analysis(team_a, alice, tmp_path, name="a.csv")
+    in_b = make_analysis(team_b, alice, tmp_path, name="b.csv")
+    client = APIClient()
+    client.force_login(alice)
+    created = client.post("/api/v1/tokens/", {"name": "ci", "team": "team-a"}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["team"] == {"id": team_a.pk, "slug": "team-a", "name": "Team A"}
+    scoped = bearer(created.json()["token"])
+    assert [t["slug"] for t in scoped.get("/api/v1/teams/").json()] == ["team-a"]
+    assert [a["id"] for a in scoped.get("/api/v1/analyses/").json()["results"]] == [in_a.pk]
+    assert scoped.get(f"/api/v1/analyses/{in_b.pk}/").status_code == 404
+    assert scoped.get("/api/v1/analyses/?team=team-b").status_code == 404
+    # An unrestricted token still sees both.
+    _, raw = tokens.api_token_create(user=alice, name="all")
+    assert len(bearer(raw).get("/api/v1/teams/").json()) == 2
+
+
+def test_a_token_can_only_be_restricted_to_ones_own_team(alice, charlie):
+    client = APIClient()
+    client.force_login(alice)
+    response = client.post("/api/v1/tokens/", {"name": "x", "team": "team-b"}, format="json")
+    assert response.status_code == 400
+    assert "team" in response.json()["error"]["details"]
+
+
+def test_a_token_made_with_a_token_keeps_its_scope_and_team(alice, team_a):
+    client = APIClient()
+    client.force_login(alice)
+    parent = client.post("/api/v1/tokens/", {"name": "p", "team": "team-a"}, format="json").json()
+    child = bearer(parent["token"]).post(
+        "/api/v1/tokens/", {"name": "c", "password": PASSWORD}, format="json"
+    )
+    assert child.status_code == 201, child.content
+    assert child.json()["team"]["slug"] == "team-a"
+
+
+def test_the_page_shows_and_sets_scope_and_team(client_for, alice, team_a):
+    client = client_for(alice)
+    response = client.post(
+        reverse("accounts:tokens"), {"name": "read a", "scope": "read", "team": str(team_a.pk)}
+    )
+    assert response.status_code == 201, response.content
+    token = ApiToken.objects.get(user=alice, name="read a")
+    assert token.scope == "read" and token.team == team_a
+    page = client.get(reverse("accounts:tokens")).content.decode()
+    assert "Read only" in page and "Team A" in page

@@ -1,8 +1,10 @@
 """Tenant isolation, generated from the URL resolver: every URL (pages and API) x
-every method x {another team, a viewer, signed out}. Team A owns every object;
-charlie (team B) must never see or touch one, victor (viewer of A) must never
-write, and nobody signed out gets anything but a redirect to sign in (pages) or
-401 (API). Lists, exports and searches must hold no foreign row.
+every method x {another team, a viewer, an admin, signed out}. Team A owns every
+object; charlie (team B) must never see or touch one, victor (viewer of A) must
+never write, adam (admin of A) reads everything but never touches the owner's
+membership nor anyone's personal objects, and nobody signed out gets anything but
+a redirect to sign in (pages) or 401 (API). Lists, exports and searches must hold
+no foreign row.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import tokens
+from accounts.invitations import invitation_create
+from accounts.models import Membership, Role
+from accounts.services import user_create
 from analyses.models import Alert, AlertKind, AnalysisResult
 from tests.analyses.helpers import make_analysis
 from tests.conftest import BASE_DIR
@@ -26,9 +31,32 @@ SKIP_NAMESPACES = {"admin"}
 # schema and its docs (no data).
 PUBLIC = {"accounts:login", "accounts:logout", "api:auth-token", "api-schema", "api-docs"}
 # Per-user, not per-team: every signed-in user may use these for themselves.
-SELF_SERVICE = {"api:tokens", "api:me", "api:teams", "accounts:team_switch", "accounts:tokens"}
-# Objects of one *user* (alice's API token): anybody else gets 404.
-PERSONAL = {"api:token"}
+SELF_SERVICE = {
+    "api:tokens",
+    "api:me",
+    "api:teams",
+    "api:invitations",
+    "accounts:team_switch",
+    "accounts:tokens",
+    "accounts:invitations",
+    "accounts:password_change",
+    # Leaves the caller's current team (a member may always leave).
+    "accounts:team_leave",
+}
+# Objects of one *user* (alice's API token; an invitation addressed to zoe, who is in
+# no team): anybody else gets 404.
+PERSONAL = {
+    "api:token",
+    "api:invitation-accept",
+    "api:invitation-decline",
+    "accounts:invitation_accept",
+    "accounts:invitation_decline",
+}
+# Leaving team A: the other team gets 404; the same team's personas are not sent
+# (it would succeed: leaving needs no role).
+LEAVE = {"api:team-leave"}
+# The owner's membership (membership_id is alice's): an admin is refused too.
+OWNER_ONLY = {"accounts:member_role", "accounts:member_remove", "api:team-member"}
 SECRET = "TEAM-A-SECRET"
 
 
@@ -45,7 +73,7 @@ def named_patterns(resolver: URLResolver | None = None, prefix: str = "") -> lis
 
 
 @pytest.fixture
-def world(team_a, alice, bob, victor, charlie, tmp_path):
+def world(team_a, alice, bob, victor, charlie, adam, tmp_path):
     analysis = make_analysis(team_a, alice, tmp_path, name=f"{SECRET}.csv")
     summary = {
         "total_logs": 1,
@@ -88,6 +116,10 @@ def world(team_a, alice, bob, victor, charlie, tmp_path):
         message=f"{SECRET} alert",
     )
     token, _ = tokens.api_token_create(user=alice, name=SECRET)
+    user_create(username="zoe", password="zoe-has-a-long-password")
+    invitation = invitation_create(
+        acting=Membership.objects.get(user=alice, team=team_a), username="zoe", role=Role.MEMBER
+    )
     values = {
         "analysis_id": analysis.pk,
         "file_id": analysis.files.get().pk,
@@ -95,6 +127,9 @@ def world(team_a, alice, bob, victor, charlie, tmp_path):
         "alert_id": alert.pk,
         "rule_id": team_a.alert_rules.first().pk,
         "token_id": token.pk,
+        "team_id": team_a.pk,
+        "membership_id": Membership.objects.get(user=alice, team=team_a).pk,
+        "invitation_id": invitation.pk,
     }
     return values
 
@@ -133,9 +168,25 @@ def token_client(user) -> tuple[Client, dict]:  # noqa: ANN001
     return Client(), {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
-def test_isolation_matrix(world, charlie, victor):
+def admin_expected(status: int, *, name: str, method: str) -> bool:
+    """An admin of team A reads everything; of the writes, only those an admin must be
+    refused are sent (the others succeed, and would change the world for later rows;
+    tests/api/test_permissions.py covers them)."""
+    if name in PERSONAL:
+        return status in (404, 405)
+    if method == "get":
+        return status < 500 and status != 403
+    return status in (403, 405)
+
+
+def admin_sends(name: str, method: str) -> bool:
+    return method == "get" or name in PERSONAL or name in OWNER_ONLY
+
+
+def test_isolation_matrix(world, charlie, victor, adam, team_a):
     rows = urls(world)
     checked = 0
+    by_persona: dict[str, int] = {}
     problems = []
     outsiders = {"other team": (charlie, False), "viewer": (victor, True)}
     for name, path, has_object in rows:
@@ -148,9 +199,15 @@ def test_isolation_matrix(world, charlie, victor):
                 if status not in allowed:
                     problems.append(f"signed out {method.upper()} {path}: {status}")
                 checked += 1
+                by_persona["signed out"] = by_persona.get("signed out", 0) + 1
             if name in PUBLIC or name in SELF_SERVICE:
                 continue
-            for persona, (user, same_team) in outsiders.items():
+            personas = dict(outsiders)
+            if name in LEAVE:
+                personas.pop("viewer")
+            elif admin_sends(name, method):
+                personas["admin"] = (adam, True)
+            for persona, (user, same_team) in personas.items():
                 if is_api:
                     client, headers = token_client(user)
                 else:
@@ -158,23 +215,37 @@ def test_isolation_matrix(world, charlie, victor):
                     client.force_login(user)
                 status = call(client, method, path, headers)
                 checked += 1
-                if name in PERSONAL:
+                by_persona[persona] = by_persona.get(persona, 0) + 1
+                if persona == "admin":
+                    good = admin_expected(status, name=name, method=method)
+                elif name in PERSONAL:
                     good = status in (404, 405)
                 else:
                     good = expected(status, method=method, has_object=has_object, same_team=same_team)
                 if not good:
                     problems.append(f"{persona} {method.upper()} {path}: {status}")
+    # Nobody above may have changed who is in team A, or as what.
+    roles = dict(Membership.objects.filter(team=team_a).values_list("user__username", "role"))
+    if roles != {"alice": "owner", "adam": "admin", "bob": "member", "victor": "viewer"}:
+        problems.append(f"team A's members changed: {roles}")
     (BASE_DIR / "artifacts").mkdir(exist_ok=True)
     (BASE_DIR / "artifacts" / "isolation.json").write_text(
         json.dumps(
-            {"urls": len(rows), "methods": len(METHODS), "checks": checked, "problems": problems}, indent=2
+            {
+                "urls": len(rows),
+                "methods": len(METHODS),
+                "checks": checked,
+                "by_persona": by_persona,
+                "problems": problems,
+            },
+            indent=2,
         )
     )
     assert problems == [], "\n".join(problems)
     assert checked > 300
 
 
-def test_lists_exports_and_searches_hold_no_foreign_rows(world, charlie):
+def test_lists_exports_and_searches_hold_no_foreign_rows(world, charlie, team_b):
     client = Client()
     client.force_login(charlie)
     _, headers = token_client(charlie)
@@ -190,6 +261,10 @@ def test_lists_exports_and_searches_hold_no_foreign_rows(world, charlie):
         reverse("api:alert-rules"),
         reverse("api:teams"),
         reverse("api:tokens"),
+        reverse("api:invitations"),
+        reverse("accounts:invitations"),
+        reverse("api:team-members", kwargs={"team_id": team_b.pk}),
+        reverse("api:team-invitations", kwargs={"team_id": team_b.pk}),
     ]
     for path in pages:
         response = client.get(path, **(headers if path.startswith("/api/") else {}))

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from accounts import services
-from accounts.models import Team
+from accounts.models import Role, Team
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         team_name = os.environ.get("LOGPLATFORM_TEAM", "My team")
         user = services.user_create(username=username, password=password, is_staff=True)
         team = Team.objects.filter(name=team_name).first() or services.team_create(name=team_name)
-        services.membership_add(team=team, username=user.get_username(), role="owner")
+        services.membership_create(team=team, user=user, role=Role.OWNER)
         self.stdout.write(self.style.SUCCESS("Created the first team and admin account:"))
         self.stdout.write(f"  team:     {team.name}")
         self.stdout.write(f"  username: {username}")
