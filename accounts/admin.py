@@ -1,9 +1,12 @@
 from django.contrib import admin
 
-from accounts.models import ApiToken, Membership, Team
+from accounts.models import ApiToken, Invitation, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
+    """Site administrators may put people in teams directly (the one path without an
+    invitation besides `bootstrap`); team owners and admins invite on the site."""
+
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
@@ -33,11 +36,40 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "team"]
 
 
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["username", "team", "role", "state", "invited_by", "created_at", "expires_at"]
+    list_filter = ["state", "role", "team"]
+    search_fields = ["username", "team__name"]
+    readonly_fields = ["team", "username", "invited_by", "created_at", "responded_at", "invitee"]
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Only the non-secret prefix and metadata are stored; the token itself never is."""
 
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "scope",
+        "team",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at", "scope"]
     search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    # Scope, team and expiry only narrow down here by being read-only: a token's
+    # reach is decided when it is made (accounts.tokens).
+    readonly_fields = [
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "scope",
+        "team",
+        "parent",
+        "expires_at",
+    ]

@@ -250,7 +250,8 @@ class TokenRevokeApi(APIView):
 class TokenObtainApi(APIView):
     """Trade a username and password for a new API token (for scripts that cannot open the page).
 
-    Repeated failures for one username from one address are locked out (429).
+    Repeated failures lock out (429): 5 for one username from one address, 20 for
+    one username from any addresses, for 15 minutes.
     """
 
     authentication_classes: list = []
