@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import CAN_ADMIN, Invitation, InvitationState, Membership, Team
+from accounts.selectors import user_team_limit
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,11 @@ def _pending(now=None) -> QuerySet[Invitation]:  # noqa: ANN001
 
 
 def invitations_for_user(*, user: AbstractBaseUser) -> QuerySet[Invitation]:
-    """The pending invitations addressed to this user's username."""
-    if not user.is_authenticated:
+    """The pending invitations addressed to this user's username.
+
+    None for a request whose token is restricted to one team: accepting would act
+    outside that team."""
+    if not user.is_authenticated or user_team_limit(user=user) is not None:
         return Invitation.objects.none()
     return (
         _pending()

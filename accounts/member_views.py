@@ -150,7 +150,9 @@ def team_leave(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         return _failed(request, exc)
     messages.success(request, f"You left {acting.team.name}.")
-    return redirect("home")
+    # Without a team left, the one page that still has something for them.
+    others = [m for m in request.memberships if m.pk != acting.pk]
+    return redirect("home" if others else "accounts:invitations")
 
 
 @login_required

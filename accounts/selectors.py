@@ -19,11 +19,16 @@ def user_limit_to_team(*, user: AbstractBaseUser, team_id: int) -> None:
     setattr(user, TOKEN_TEAM_ATTR, team_id)
 
 
+def user_team_limit(*, user: AbstractBaseUser) -> int | None:
+    """The one team this request may see, when its token is restricted to one."""
+    return getattr(user, TOKEN_TEAM_ATTR, None)
+
+
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
     memberships = Membership.objects.filter(user=user)
-    team_id = getattr(user, TOKEN_TEAM_ATTR, None)
+    team_id = user_team_limit(user=user)
     if team_id is not None:
         memberships = memberships.filter(team_id=team_id)
     return memberships.select_related("team").order_by("team__name")

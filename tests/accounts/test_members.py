@@ -127,6 +127,12 @@ def test_a_member_leaves_a_team(client_for, bob, team_a):
     assert role_of(bob, team_a) is None
 
 
+def test_leaving_the_last_team_lands_on_the_invitations_page(client_for, bob):
+    response = client_for(bob).post("/accounts/team/leave/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("accounts:invitations")
+
+
 def test_the_last_owner_cannot_leave(client_for, alice, team_a):
     response = client_for(alice).post("/accounts/team/leave/", follow=True)
     assert role_of(alice, team_a) == Role.OWNER

@@ -402,6 +402,20 @@ def test_a_team_token_sees_only_its_team(alice, team_a, team_b, tmp_path):
     assert len(bearer(raw).get("/api/v1/teams/").json()) == 2
 
 
+def test_a_team_token_sees_no_invitations_to_other_teams(alice, charlie, team_a, team_b):
+    from accounts.invitations import invitation_create
+    from accounts.models import Membership
+
+    invitation = invitation_create(
+        acting=Membership.objects.get(user=charlie, team=team_b), username="alice", role="member"
+    )
+    token, raw = tokens.api_token_create(user=alice, name="a only", team=team_a)
+    scoped = bearer(raw)
+    assert scoped.get("/api/v1/invitations/").json() == []
+    assert scoped.post(f"/api/v1/invitations/{invitation.pk}/accept/").status_code == 404
+    assert not Membership.objects.filter(user=alice, team=team_b).exists()
+
+
 def test_a_token_can_only_be_restricted_to_ones_own_team(alice, charlie):
     client = APIClient()
     client.force_login(alice)
