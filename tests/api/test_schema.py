@@ -43,7 +43,7 @@ def test_the_schema_is_openapi_3_and_describes_every_operation(client):
     }
     upload = schema["paths"]["/api/v1/analyses/"]["post"]
     assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
-    assert set(upload["responses"]) == {"202", "400", "401", "403", "404", "413", "415", "429"}
+    assert set(upload["responses"]) == {"202", "400", "401", "403", "404", "413", "415", "429", "507"}
     ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
 
