@@ -44,9 +44,9 @@ def team_get_or_create(*, slug: str, name: str | None = None) -> tuple[Team, boo
 def membership_create(*, team: Team, user: AbstractBaseUser, role: str = Role.MEMBER) -> Membership:
     """Put a user in a team directly, without asking them.
 
-    Internal: for `bootstrap`, the Django admin (site administrators) and test
-    fixtures. No page or API path calls it; people join a team by accepting an
-    invitation (accounts.invitations).
+    Internal: for `bootstrap` and test fixtures (site administrators do the same
+    in the Django admin). No page or API path calls it; people join a team by
+    accepting an invitation (accounts.invitations).
     """
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}.")

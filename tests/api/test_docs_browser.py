@@ -73,7 +73,7 @@ def test_the_docs_render_every_operation_from_local_files(server, tmp_path):
         finally:
             browser.close()
 
-    assert operations == 22
+    assert operations == 32
     assert "logplatform API" in title
     assert requested and all(url.startswith(server) or url.startswith("data:") for url in requested), (
         requested
