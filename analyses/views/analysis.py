@@ -101,16 +101,20 @@ def _team_problem(request: HttpRequest, membership: Membership) -> HttpResponse 
         )
     if posted == str(membership.team_id):
         return None
-    shown = next((m.team.name for m in request.memberships if str(m.team_id) == posted), "another team")
+    shown = next((m.team.name for m in request.memberships if str(m.team_id) == posted), None)
     current = membership.team.name
+    message = (
+        f"The upload page was for {shown}, but your current team is now {current} (switched in "
+        f"another tab?). Nothing was uploaded: reload the page to upload to {current}, or "
+        f"switch back to {shown} first."
+        if shown
+        else f"This upload names a team that is not your current team, {current}. Nothing was "
+        "uploaded: reload the upload page and try again."
+    )
     return _upload_error(
         request,
         409,
-        [
-            f"The upload page was for {shown}, but your current team is now {current} (switched in "
-            f"another tab?). Nothing was uploaded: reload the page to upload to {current}, or "
-            f"switch back to {shown} first."
-        ],
+        [message],
         code="team_changed",
         details={"current_team": membership.team.slug},
     )

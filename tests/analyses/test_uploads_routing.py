@@ -152,4 +152,5 @@ def test_a_page_upload_for_a_team_one_is_not_in_is_refused(client_for, bob, team
         HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 409, response.content
+    assert "Team B" not in response.json()["error"]["message"]  # another team's name stays hidden
     assert not Analysis.objects.exists()
