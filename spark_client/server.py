@@ -219,17 +219,19 @@ def command(cfg: LocalServerConfig) -> list[str]:
 
 def start(cfg: LocalServerConfig) -> ServerStatus:
     """Start the server unless it already answers; wait until its port answers."""
+    # Before anything else: a server off loopback without a token must not be
+    # started, nor adopted because something already answers on that address.
+    if not _is_loopback(cfg.host) and not cfg.token:
+        raise SparkServerError(
+            f"Refusing to bind the Spark Connect server to {cfg.host} without a token: "
+            f"set SPARK_CONNECT_TOKEN, or bind it to 127.0.0.1."
+        )
     current = status(cfg)
     if current.answering:
         return current
     if current.pid:
         # Started earlier and still coming up: just wait for it.
         return _wait_until_answering(cfg, current.pid, None)
-    if not _is_loopback(cfg.host) and not cfg.token:
-        raise SparkServerError(
-            f"Refusing to bind the Spark Connect server to {cfg.host} without a token: "
-            f"set SPARK_CONNECT_TOKEN, or bind it to 127.0.0.1."
-        )
     require_java()
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     (cfg.run_dir / "tmp").mkdir(exist_ok=True)
