@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 
-.PHONY: install run test lint format check-java browser load chaos spark-start spark-stop worker web
+.PHONY: install run test lint format check-java browser load chaos spark-start spark-stop worker notifier web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ spark-stop:
 
 worker: install
 	$(BIN)/python manage.py qcluster
+
+# Alert notifications run on their own cluster, never on the analyses' workers.
+notifier: install
+	$(BIN)/python manage.py qcluster --cluster notifications
 
 web: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -353,6 +353,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# A hung SMTP server must not hold a notification worker until the task timeout.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="logplatform@localhost")
 
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
