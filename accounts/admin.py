@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts import signals
 from accounts.models import ApiToken, Invitation, Membership, Team
 
 
@@ -22,10 +23,8 @@ class TeamAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         super().save_model(request, obj, form, change)
         if not change:
-            # Teams made here start with the default alert rules, like any other.
-            from analyses.alerting import alert_rules_create_defaults
-
-            alert_rules_create_defaults(team=obj)
+            # Teams made here are set up like any other (accounts.services.team_create).
+            signals.team_created.send(sender=Team, team=obj)
 
 
 @admin.register(Membership)

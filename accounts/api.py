@@ -19,11 +19,11 @@ from rest_framework.views import APIView
 
 from accounts import tokens
 from accounts.models import ApiToken, Role, Team, TokenScope
+from accounts.permissions import team_membership
 from accounts.selectors import memberships_for_user
-from analyses.api.access import team_membership
-from analyses.api.errors import ApiError
-from analyses.api.fields import JsonCharField, JsonIntegerField, TeamField
-from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
+from logplatform.api.errors import ApiError
+from logplatform.api.fields import JsonCharField, JsonIntegerField, TeamField
+from logplatform.api.pagination import PageQuerySerializer, paginated, paginated_response
 
 TOKEN_ID = OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 from accounts import invitations, roles, services
 from accounts.models import CAN_ADMIN, Membership, Role
 from accounts.selectors import membership_get, team_member_get, team_members
-from analyses.api.errors import ApiError
-from analyses.api.fields import JsonCharField
+from logplatform.api.errors import ApiError
+from logplatform.api.fields import JsonCharField
 
 TEAM_ID = OpenApiParameter("team_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 MEMBERSHIP_ID = OpenApiParameter("membership_id", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts import roles
+from accounts import roles, signals
 from accounts.models import Membership, Role, Team
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,8 @@ def team_create(*, name: str, slug: str | None = None, owner: AbstractBaseUser |
     team = Team.objects.create(name=name, slug=slug)
     if owner is not None:
         Membership.objects.create(user=owner, team=team, role=Role.OWNER)
-    # New teams start with the default alert rules of config.yaml.
-    from analyses.alerting import alert_rules_create_defaults
-
-    alert_rules_create_defaults(team=team)
+    # Apps above accounts set the team up here (analyses: the default alert rules).
+    signals.team_created.send(sender=Team, team=team)
     logger.info("team %s created", slug)
     return team
 

@@ -1,5 +1,11 @@
-"""A new password revokes the user's API tokens, whichever way it was set.
+"""accounts' signals: the one it sends, and the receivers it connects.
 
+`team_created` is sent once for every new team, by `accounts.services.team_create`
+and by the admin's team form, inside the transaction that made it. Apps above
+accounts set a team up from it (analyses: the default alert rules), so accounts
+imports none of them.
+
+A new password revokes the user's API tokens, whichever way it was set.
 The password-change page, the admin's password form, `manage.py changepassword`
 and `user.set_password(...); user.save()` all go through `set_password`, which
 keeps the new plain password on the instance (`_password`) until the save;
@@ -14,9 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from accounts import tokens
+
+# Sent with `team` (accounts.models.Team).
+team_created = Signal()
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.password_revokes_tokens")

@@ -128,10 +128,8 @@ def all_charts(data: dict[str, Any]) -> dict[str, str]:
 
 
 def warm_up() -> None:
-    """Import every view and build each chart once, at start-up."""
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # noqa: B018 - imports every view
+    """Build each chart once, so the first page a web process serves does not pay
+    for Plotly's first figure (analyses.receivers runs it at start-up)."""
     all_charts(
         {
             "over_time": {"ERROR": {"2024-01-01T00:00": 1}},

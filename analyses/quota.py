@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from accounts.models import Team
 from accounts.selectors import memberships_for_user
 from analyses.models import AnalysisFile
-from analyses.uploads import UploadProblem
+from logplatform.upload_state import UploadProblem
 
 API_PREFIX = "/api/"
 

@@ -21,7 +21,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +28,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
+
+from logplatform.upload_state import UploadProblem, UploadState, upload_state, upload_state_if_any
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +54,6 @@ def clean_original_name(name: str) -> str:
     name = "".join(ch for ch in name if ch.isprintable() and ch not in "\x00")
     name = name.strip().strip(".") or "unnamed"
     return name[:ORIGINAL_NAME_MAX]
-
-
-@dataclass
-class UploadProblem:
-    name: str
-    message: str
-    status: int = 413
-    code: str = "too_large"
-    details: dict = field(default_factory=dict)
 
 
 class StoredPathError(ValueError):
@@ -97,23 +89,6 @@ def low_on_space_problem(*, adding_bytes: int) -> UploadProblem | None:
         status=507,
         code="insufficient_storage",
     )
-
-
-@dataclass
-class UploadState:
-    """Per-request bookkeeping shared by the handler, the view and the middleware."""
-
-    total_bytes: int = 0
-    written: list[Path] = field(default_factory=list)
-    problems: list[UploadProblem] = field(default_factory=list)
-
-
-def upload_state(request: HttpRequest) -> UploadState:
-    state = getattr(request, "_logplatform_uploads", None)
-    if state is None:
-        state = UploadState()
-        request._logplatform_uploads = state  # type: ignore[attr-defined]
-    return state
 
 
 class StoredUpload(UploadedFile):
@@ -303,7 +278,7 @@ class UploadCleanupMiddleware:
         try:
             return self.get_response(request)
         finally:
-            state = getattr(request, "_logplatform_uploads", None)
+            state = upload_state_if_any(request)
             if state is not None:
                 for path in state.written:
                     if path.exists():

@@ -276,8 +276,9 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 if TRUSTED_PROXIES < 0:
     raise product_config.ConfigError(f"TRUSTED_PROXIES must be 0 or more (got {TRUSTED_PROXIES}).")
 
-# The API (analyses/api/, docs/api.md): personal tokens for scripts, the session
-# (with CSRF) for the browser; rates per user from config.yaml `api`; one error shape.
+# The API (docs/api.md; shared plumbing in logplatform/api/, endpoints in each app):
+# personal tokens for scripts, the session (with CSRF) for the browser; rates per
+# user from config.yaml `api`; one error shape.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so an anonymous request gets 401 with a Bearer challenge, not 403.
@@ -287,14 +288,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["analyses.api.throttling.ApiUserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["logplatform.api.throttling.ApiUserThrottle"],
     # How many reverse proxies in front append to X-Forwarded-For. 0: the client is
     # REMOTE_ADDR and the header is ignored (DRF's default, None, would trust a
     # header any client can forge, so each forged value got its own allowance).
     # Sign-in lockout uses the same address (accounts.throttle.client_ip).
     "NUM_PROXIES": TRUSTED_PROXIES,
-    "EXCEPTION_HANDLER": "analyses.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "analyses.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "logplatform.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "logplatform.api.schema.ApiAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -309,7 +310,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["analyses.api.routing.expand_operations"],
+    "PREPROCESSING_HOOKS": ["logplatform.api.routing.expand_operations"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -7,8 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "logplatform.settings")
 application = get_wsgi_application()
 
-# Load the URLs (and with them the views and Plotly) before the first request, so
-# no user waits for imports.
-from analyses.charts import warm_up  # noqa: E402
+# Before the first request, so no user waits for imports.
+from logplatform.warm_up import warm_up  # noqa: E402
 
 warm_up()

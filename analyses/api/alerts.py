@@ -12,11 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import CAN_ADMIN
+from accounts.permissions import membership_for, require_admin_role, require_upload_role, team_membership
 from accounts.selectors import memberships_for_user
 from analyses import alerting, selectors
 from analyses.api import selectors as api_selectors
-from analyses.api.access import membership_for, require_admin_role, require_upload_role, team_membership
-from analyses.api.fields import (
+from analyses.models import AlertKind, AlertRule, Severity
+from logplatform.api.fields import (
     JsonBooleanField,
     JsonCharField,
     JsonFloatField,
@@ -24,8 +25,7 @@ from analyses.api.fields import (
     QueryIntegerField,
     TeamField,
 )
-from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
-from analyses.models import AlertKind, AlertRule, Severity
+from logplatform.api.pagination import PageQuerySerializer, paginated, paginated_response
 
 ALERT_ID = OpenApiParameter("alert_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 RULE_ID = OpenApiParameter("rule_id", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -14,17 +14,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import membership_for, require_upload_role, team_membership
 from analyses import quota, selectors, services
 from analyses.api import selectors as api_selectors
-from analyses.api.access import membership_for, require_upload_role, team_membership
-from analyses.api.errors import ApiError
-from analyses.api.fields import QueryDateField
 from analyses.api.filters import ResultFilterSerializer, filtered_numbers
-from analyses.api.pagination import PageQuerySerializer, paginated, paginated_response
-from analyses.api.throttling import ApiUploadThrottle, ApiUserThrottle
 from analyses.forms import FORMAT_CHOICES
 from analyses.models import Analysis, Status
-from analyses.uploads import StoredUpload, upload_state
+from analyses.uploads import StoredUpload
+from logplatform.api.errors import ApiError
+from logplatform.api.fields import QueryDateField
+from logplatform.api.pagination import PageQuerySerializer, paginated, paginated_response
+from logplatform.api.throttling import ApiUploadThrottle, ApiUserThrottle
+from logplatform.upload_state import upload_state
 
 ANALYSIS_ID = OpenApiParameter("analysis_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 

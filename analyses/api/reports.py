@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from analyses import reports, selectors
 from analyses.api.analyses import ANALYSIS_ID
-from analyses.api.errors import ApiError, NotReady
 from analyses.models import Analysis, Status
+from logplatform.api.errors import ApiError, NotReady
 
 
 def _document_or_409(analysis: Analysis) -> dict[str, Any]:

@@ -1,70 +1,14 @@
-"""/api/v1/ — every endpoint of the API (accounts' and analyses')."""
+"""analyses' part of /api/v1/: analyses, results, reports, alerts, alert rules.
+Included with accounts' part under the `api` namespace (logplatform.urls)."""
 
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from accounts import api as accounts_api
-from accounts import members_api
 from analyses.api import alerts, analyses, reports
-from analyses.api.routing import operations
-
-
-class ObjectIdConverter:
-    """A database id: 1 to 18 digits. Longer numbers match no URL (404), rather
-    than reaching the database as an out-of-range integer."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(ObjectIdConverter, "objid")
-
-app_name = "api"
+from logplatform.api.routing import operations  # also registers the `objid` converter
 
 urlpatterns = [
-    path("auth/token/", accounts_api.TokenObtainApi.as_view(), name="auth-token"),
-    path("me/", accounts_api.MeApi.as_view(), name="me"),
-    path("teams/", accounts_api.TeamListApi.as_view(), name="teams"),
-    path(
-        "tokens/",
-        operations(get=accounts_api.TokenListApi, post=accounts_api.TokenCreateApi),
-        name="tokens",
-    ),
-    path("tokens/<objid:token_id>/", operations(delete=accounts_api.TokenRevokeApi), name="token"),
-    path("teams/<objid:team_id>/members/", members_api.TeamMemberListApi.as_view(), name="team-members"),
-    path(
-        "teams/<objid:team_id>/members/<objid:membership_id>/",
-        operations(patch=members_api.TeamMemberRoleApi, delete=members_api.TeamMemberRemoveApi),
-        name="team-member",
-    ),
-    path("teams/<objid:team_id>/leave/", members_api.TeamLeaveApi.as_view(), name="team-leave"),
-    path(
-        "teams/<objid:team_id>/invitations/",
-        operations(get=members_api.TeamInvitationListApi, post=members_api.TeamInvitationCreateApi),
-        name="team-invitations",
-    ),
-    path(
-        "teams/<objid:team_id>/invitations/<objid:invitation_id>/",
-        operations(delete=members_api.TeamInvitationWithdrawApi),
-        name="team-invitation",
-    ),
-    path("invitations/", members_api.InvitationListApi.as_view(), name="invitations"),
-    path(
-        "invitations/<objid:invitation_id>/accept/",
-        members_api.InvitationAcceptApi.as_view(),
-        name="invitation-accept",
-    ),
-    path(
-        "invitations/<objid:invitation_id>/decline/",
-        members_api.InvitationDeclineApi.as_view(),
-        name="invitation-decline",
-    ),
     path(
         "analyses/",
         operations(get=analyses.AnalysisListApi, post=analyses.AnalysisCreateApi),

@@ -11,16 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership
+from accounts.permissions import current_membership, membership_of, require_upload_role
 from analyses import charts, dashboard, quota, reports, selectors, services
-from analyses.api.throttling import upload_throttle_wait
 from analyses.forms import AnalysisOptionsForm
 from analyses.uploads import StoredPathError, StoredUpload, upload_state
-from analyses.views.common import (
-    current_membership,
-    membership_of,
-    require_upload_role,
-    wants_json,
-)
+from analyses.views.common import wants_json
+from logplatform.api.throttling import upload_throttle_wait
 from spark_client.types import FORMAT_LABELS
 
 

@@ -11,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import current_membership, membership_of, require_upload_role
 from analyses import alerting, selectors
 from analyses.forms import HistoryFilterForm
-from analyses.views.common import current_membership, membership_of, require_upload_role
 
 
 @login_required

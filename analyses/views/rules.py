@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import current_membership, membership_of, require_admin_role
 from analyses import alerting, selectors
 from analyses.forms import AlertRuleForm
-from analyses.views.common import current_membership, membership_of, require_admin_role
 
 
 @login_required

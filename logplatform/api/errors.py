@@ -29,7 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from analyses.uploads import upload_state
+from logplatform.upload_state import upload_state
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
-from analyses.api.errors import ErrorSerializer
+from logplatform.api.errors import ErrorSerializer
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input; `details` has the field errors.",

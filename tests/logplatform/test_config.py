@@ -6,7 +6,7 @@ import pytest
 
 from logplatform import config
 
-BASE = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
+BASE = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
 def write(tmp_path: Path, text: str) -> Path:

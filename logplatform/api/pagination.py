@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses.api.fields import QueryIntegerField
+from logplatform.api.fields import QueryIntegerField
 
 MAX_PAGE_SIZE = 200
 

@@ -5,6 +5,8 @@ parsers, throttles and permissions); REST puts several operations on one URL
 (GET and POST /analyses/). `operations()` joins the two: it sends each HTTP
 method to its view, and `expand_operations`, a drf-spectacular preprocessing
 hook, puts each view in the schema as its own operation.
+
+Importing this module registers the `objid` path converter every API URL module uses.
 """
 
 from __future__ import annotations
@@ -13,9 +15,28 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import register_converter
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+
+class ObjectIdConverter:
+    """A database id: 1 to 18 digits. Longer numbers match no URL (404), rather
+    than reaching the database as an out-of-range integer."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+# Here, not in a URL module: both apps' URL modules use it, and Django warns when a
+# converter is registered twice.
+register_converter(ObjectIdConverter, "objid")
 
 
 class _OtherMethods(APIView):

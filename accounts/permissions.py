@@ -1,21 +1,51 @@
-"""Which team a request means, and what the user may do there.
+"""Which team a request means, and what the user may do there; pages and API alike.
 
 Objects are fetched through the team-scoped selectors (another team's object is
-404); these helpers add the role check (a viewer's write is 403).
+404); these helpers add the role check (a viewer's write is 403). Pages take the
+team from the team switcher (`request.membership`, accounts.middleware); API
+requests name it (`team_membership`).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from accounts.models import Membership
 from accounts.selectors import membership_get, memberships_for_user
-from analyses.api.errors import ApiError
-from analyses.views.common import require_admin_role, require_upload_role
+from logplatform.api.errors import ApiError
 
-__all__ = ["membership_for", "team_membership", "require_admin_role", "require_upload_role"]
+NO_TEAM = "You are not a member of any team yet; ask a team admin to invite you."
+
+
+def require_upload_role(membership: Membership, action: str) -> None:
+    if not membership.can_upload:
+        raise PermissionDenied(f"Viewers cannot {action}; ask a team admin for the member role.")
+
+
+def require_admin_role(membership: Membership, action: str) -> None:
+    if not membership.can_admin:
+        raise PermissionDenied(f"Only team owners and admins can {action}.")
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def current_membership(request: HttpRequest) -> Membership:
+    """The membership of the team chosen in the team switcher."""
+    if request.membership is None:
+        raise PermissionDenied(NO_TEAM)
+    return request.membership
+
+
+def membership_of(request: HttpRequest, team_id: int) -> Membership:
+    """The user's membership of the team that owns an object already fetched through
+    a team-scoped selector (so it exists)."""
+    return next(m for m in request.memberships if m.team_id == team_id)
+
+
+# ---------------------------------------------------------------------------- API
 
 
 def team_membership(*, user: AbstractBaseUser, team: str | None) -> Membership:
@@ -28,7 +58,7 @@ def team_membership(*, user: AbstractBaseUser, team: str | None) -> Membership:
     if not team:
         mine = list(memberships[:2])
         if not mine:
-            raise PermissionDenied("You are not a member of any team yet; ask a team admin to add you.")
+            raise PermissionDenied(NO_TEAM)
         if len(mine) == 1:
             return mine[0]
         slugs = [m.team.slug for m in memberships]
