@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from analyses import notifications, webhooks
-from analyses.models import Alert, AlertKind, AlertRule, Analysis
+from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,11 @@ RULE_FIELDS = (
     "emails",
     "webhook_url",
 )
+THRESHOLD_MAX = 1e15
+# min_rows and cooldown_minutes are integer columns (PostgreSQL's 32-bit range).
+COUNT_MAX = 2**31 - 1
+EMAIL_MAX_LENGTH = 254
+WEBHOOK_URL_MAX_LENGTH = 500
 
 
 def _alerts_config() -> dict[str, Any]:
@@ -112,7 +119,7 @@ def _message(rule: AlertRule, measure: Measure, analysis: Analysis) -> str:
     return f"{text} in analysis #{analysis.pk} {analysis.name}"[:500]
 
 
-def _cooling_down(rule: AlertRule, now) -> bool:  # noqa: ANN001
+def _cooling_down(rule: AlertRule, now: datetime) -> bool:
     since = now - timedelta(minutes=rule.cooldown_minutes)
     return rule.alerts.filter(notified=True, created_at__gte=since).exists()
 
@@ -200,6 +207,11 @@ def alert_rule_webhook_validate(*, url: str) -> str:
     url = (url or "").strip()
     if not url:
         return ""
+    if len(url) > WEBHOOK_URL_MAX_LENGTH:
+        raise ValidationError(
+            f"Ensure this field has no more than {WEBHOOK_URL_MAX_LENGTH} characters (it has {len(url)}); "
+            "give the receiver's address without long query strings."
+        )
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
@@ -216,33 +228,38 @@ def alert_rule_webhook_validate(*, url: str) -> str:
     return url
 
 
-def _emails_clean(emails: list[str]) -> str:
-    addresses = [a.strip() for a in emails if a and a.strip()]
-    cap = _alerts_config()["max_recipients_per_rule"]
-    if len(addresses) > cap:
-        raise ValidationError(
-            f"A rule can have at most {cap} e-mail recipients (got {len(addresses)}); "
-            "send to a mailing list instead."
-        )
-    bad = []
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError:
-            bad.append(f"{address!r} is not an e-mail address.")
-    if bad:
-        raise ValidationError(bad)
-    return "\n".join(addresses)
+def alert_rule_fields_clean(*, fields: Mapping[str, Any], rule: AlertRule | None = None) -> dict[str, Any]:
+    """The one check of an alert rule's fields: the rule form's clean, the API's
+    serializer and the writes below all call it.
 
-
-def _rule_values(fields: dict[str, Any]) -> dict[str, Any]:
-    """The rule fields among `fields`, with the channel settings checked and normalised
-    (`emails` is a list of addresses). Raises ValidationError naming each bad field."""
+    `fields` holds values as the form or the serializer parsed them (numbers as
+    numbers; `emails` as a list, or as text with one address per line or
+    comma-separated). Absent fields are not checked (a partial update; a form field
+    that did not parse). The threshold is checked against the kind, the stored one
+    when an update changes only one of them. Returns the rule's values ready to
+    store; raises ValidationError naming each bad field.
+    """
     values = {k: v for k, v in fields.items() if k in RULE_FIELDS}
     errors: dict[str, list[str]] = {}
+    for field, choices in (("kind", AlertKind.values), ("severity", Severity.values)):
+        if field in values and values[field] not in choices:
+            errors[field] = [f'"{values[field]}" is not a valid choice; choose one of {", ".join(choices)}.']
+    for field in ("min_rows", "cooldown_minutes"):
+        if field in values:
+            problem = _count_problem(values[field])
+            if problem:
+                errors[field] = [problem]
+    if "enabled" in values and not isinstance(values["enabled"], bool):
+        errors["enabled"] = ["Must be a valid boolean: true or false."]
+    problem = _threshold_problem(
+        kind=values.get("kind", rule.kind if rule else None),
+        threshold=values.get("threshold", rule.threshold if rule else None),
+    )
+    if problem:
+        errors["threshold"] = [problem]
     if "emails" in values:
         try:
-            values["emails"] = _emails_clean(values["emails"] or [])
+            values["emails"] = _emails_clean(values["emails"])
         except ValidationError as exc:
             errors["emails"] = exc.messages
     if "webhook_url" in values:
@@ -255,8 +272,64 @@ def _rule_values(fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def alert_rule_create(*, team: Team, fields: dict[str, Any]) -> AlertRule:
-    values = _rule_values(fields)
+def _count_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "A valid integer is required, such as 100."
+    if value < 0:
+        return "Ensure this value is greater than or equal to 0."
+    if value > COUNT_MAX:
+        return f"Ensure this value is less than or equal to {COUNT_MAX}."
+    return None
+
+
+def _threshold_problem(*, kind: str | None, threshold: Any) -> str | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        return "A valid number is required: a fraction such as 0.1 for an error rate, a count for the others."
+    if kind == AlertKind.ERROR_RATE and not 0 <= threshold <= 1:
+        return "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."
+    if threshold < 0:
+        return "A threshold cannot be negative: ensure this value is greater than or equal to 0."
+    if threshold > THRESHOLD_MAX:
+        return f"Ensure this value is less than or equal to {THRESHOLD_MAX:g}."
+    return None
+
+
+def _emails_clean(emails: str | list[str] | None) -> str:
+    """The addresses, one per line; `emails` is a list of addresses or text (one per line
+    or comma-separated)."""
+    if isinstance(emails, list | tuple):
+        addresses = [str(a).strip() for a in emails if a and str(a).strip()]
+    else:
+        addresses = [a.strip() for a in (emails or "").replace(",", "\n").splitlines() if a.strip()]
+    cap = _alerts_config()["max_recipients_per_rule"]
+    if len(addresses) > cap:
+        raise ValidationError(
+            f"A rule can have at most {cap} e-mail recipients (got {len(addresses)}); "
+            "send to a mailing list instead."
+        )
+    bad = []
+    for address in addresses:
+        if len(address) > EMAIL_MAX_LENGTH:
+            bad.append(
+                f"{address[:40]!r}… is not an e-mail address (longer than {EMAIL_MAX_LENGTH} characters)."
+            )
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(f"{address!r} is not an e-mail address.")
+    if bad:
+        raise ValidationError(bad)
+    return "\n".join(addresses)
+
+
+def alert_rule_create(*, team: Team, fields: Mapping[str, Any]) -> AlertRule:
+    values = alert_rule_fields_clean(fields=fields)
+    missing = [f for f in ("kind", "threshold") if values.get(f) is None]
+    if missing:
+        raise ValidationError({f: "This field is required." for f in missing})
     cap = _alerts_config()["max_rules_per_team"]
     with transaction.atomic():
         # The team row's lock makes the count and the insert one step for
@@ -272,8 +345,8 @@ def alert_rule_create(*, team: Team, fields: dict[str, Any]) -> AlertRule:
 
 
 @transaction.atomic
-def alert_rule_update(*, rule: AlertRule, fields: dict[str, Any]) -> AlertRule:
-    values = _rule_values(fields)
+def alert_rule_update(*, rule: AlertRule, fields: Mapping[str, Any]) -> AlertRule:
+    values = alert_rule_fields_clean(fields=fields, rule=rule)
     for key, value in values.items():
         setattr(rule, key, value)
     if values:

@@ -1,7 +1,7 @@
-"""The bridge from Django settings and models to spark_client's plain inputs.
-
-Only this module and analyses.services import spark_client (DESIGN §2).
-"""
+"""The bridge from Django settings and models to spark_client's plain inputs, its
+sessions and its local server. Used by the worker side (analyses.services.execute)
+and the management commands; analysis options are checked before they get here
+(analyses.options)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,7 @@ from django.conf import settings
 
 from analyses.models import Analysis, AnalysisFile
 from analyses.uploads import stored_path_resolve
-from spark_client import FORMATS
 from spark_client.types import EngineOptions, InputFile
-
-
-def clean_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Validate user-given analysis options; raise ValueError with a readable message."""
-    cleaned: dict[str, Any] = {}
-    fmt = options.get("format") or ""
-    if fmt:
-        if fmt not in FORMATS:
-            raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-        cleaned["format"] = fmt
-    year = options.get("assume_year")
-    if year not in (None, ""):
-        try:
-            year = int(year)
-        except (TypeError, ValueError):
-            raise ValueError(f"assume_year must be a year such as 2024, not {year!r}.") from None
-        if not 1970 <= year <= 2100:
-            raise ValueError("assume_year must be between 1970 and 2100.")
-        cleaned["assume_year"] = year
-    return cleaned
 
 
 def engine_options(analysis: Analysis) -> EngineOptions:

@@ -1,39 +1,35 @@
+"""The pages' forms. Their fields parse what a browser posts and draw the inputs; the
+rules are the entity's one validation, shared with the API: `clean` calls
+analyses.options.analysis_options_clean or analyses.alerting.alert_rule_fields_clean."""
+
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
 from django import forms
 
-from analyses.models import AlertKind, AlertRule
-from spark_client.types import FORMAT_LABELS, FORMATS
-
-FORMAT_CHOICES = [("", "Detect automatically")] + [(f, FORMAT_LABELS[f]) for f in FORMATS]
+from analyses.alerting import WEBHOOK_URL_MAX_LENGTH, alert_rule_fields_clean
+from analyses.models import AlertKind, AlertRule, Severity
+from analyses.options import FORMAT_CHOICES, YEAR_MAX, YEAR_MIN, analysis_options_clean
 
 
 class AnalysisOptionsForm(forms.Form):
-    """The non-file fields of an upload. Files are read by the streaming handler."""
+    """The non-file fields of an upload. Files are read by the streaming handler.
+
+    Valid, `cleaned_data["options"]` holds the checked AnalysisOptions."""
 
     name = forms.CharField(max_length=200, required=False)
-    format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
-    assume_year = forms.IntegerField(
+    format = forms.CharField(required=False, widget=forms.Select(choices=FORMAT_CHOICES))
+    assume_year = forms.CharField(
         required=False,
-        min_value=1970,
-        max_value=2100,
+        widget=forms.NumberInput(attrs={"min": YEAR_MIN, "max": YEAR_MAX}),
         help_text="Year for log lines that carry none (syslog). Default: the current year.",
     )
 
-    def options(self) -> dict:
-        data = self.cleaned_data
-        options = {}
-        if data.get("format"):
-            options["format"] = data["format"]
-        if data.get("assume_year"):
-            options["assume_year"] = data["assume_year"]
-        return options
-
-    @staticmethod
-    def default_year() -> int:
-        return dt.date.today().year
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["options"] = analysis_options_clean(data)
+        return data
 
 
 class HistoryFilterForm(forms.Form):
@@ -54,52 +50,58 @@ class HistoryFilterForm(forms.Form):
     created_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class AlertRuleForm(forms.ModelForm):
-    """The page's rule form. The channel settings (addresses, recipients cap, the
-    webhook's address) and the team's rule cap are checked by the write path the
-    API shares (analyses.alerting.alert_rule_create/update); the view shows its
-    errors on this form."""
+class AlertRuleForm(forms.Form):
+    """The page's rule form. The team's rule cap is checked by the write
+    (analyses.alerting.alert_rule_create), whose errors the view shows on this form."""
 
+    kind = forms.CharField(widget=forms.Select(choices=[("", "---------"), *AlertKind.choices]))
+    threshold = forms.FloatField(
+        widget=forms.NumberInput(attrs={"step": "any"}),
+        help_text="For error rate a fraction (0.1 = 10 %); for the others a count.",
+    )
+    min_rows = forms.IntegerField(
+        initial=100,
+        widget=forms.NumberInput(attrs={"min": 0}),
+        help_text="A rate rule fires only when the analysis has at least this many rows.",
+    )
+    severity = forms.CharField(initial=Severity.WARNING, widget=forms.Select(choices=Severity.choices))
+    enabled = forms.BooleanField(required=False, initial=True)
+    cooldown_minutes = forms.IntegerField(
+        initial=60,
+        widget=forms.NumberInput(attrs={"min": 0}),
+        help_text="After a notification, further firings within this time are recorded but not sent.",
+    )
     emails = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="E-mail addresses, one per line or comma-separated.",
     )
+    webhook_url = forms.CharField(
+        required=False,
+        widget=forms.URLInput(attrs={"maxlength": WEBHOOK_URL_MAX_LENGTH}),
+        help_text="An http(s) receiver on a public address.",
+    )
 
-    class Meta:
-        model = AlertRule
-        fields = [
-            "kind",
-            "threshold",
-            "min_rows",
-            "severity",
-            "enabled",
-            "cooldown_minutes",
-            "webhook_url",
-        ]
-        help_texts = {
-            "threshold": "For error rate a fraction (0.1 = 10 %); for the others a count.",
-            "webhook_url": "An http(s) receiver on a public address.",
-        }
-
-    field_order = [*Meta.fields[:-1], "emails", "webhook_url"]
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, rule: AlertRule | None = None, **kwargs: Any) -> None:
+        """`rule`: the rule being edited, whose values the inputs start with."""
+        if rule is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "kind": rule.kind,
+                    "threshold": rule.threshold,
+                    "min_rows": rule.min_rows,
+                    "severity": rule.severity,
+                    "enabled": rule.enabled,
+                    "cooldown_minutes": rule.cooldown_minutes,
+                    "emails": "\n".join(rule.email_list),
+                    "webhook_url": rule.webhook_url,
+                },
+            )
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial.setdefault("emails", "\n".join(self.instance.email_list))
 
-    def clean_emails(self) -> list[str]:
-        text = self.cleaned_data.get("emails") or ""
-        return [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()]
-
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") == AlertKind.ERROR_RATE and data.get("threshold") is not None:
-            if not 0 <= data["threshold"] <= 1:
-                self.add_error(
-                    "threshold", "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."
-                )
-        elif data.get("threshold") is not None and data["threshold"] < 0:
-            self.add_error("threshold", "A threshold cannot be negative.")
-        return data
+        # The form posts every field, so the stored rule plays no part; a field that
+        # did not parse is absent here, and each error lands on its field.
+        return {**data, **alert_rule_fields_clean(fields=data)}

@@ -4,7 +4,7 @@ A team's usage is the size of its stored files, each stored file once: re-runs
 share their files with the analysis they repeat. Uploads are checked twice: before
 the body is read, from its declared length (`upload_quota_problem`, called by the
 upload handler), and on the bytes received, just before the analysis is recorded
-(`team_quota_check`, in analyses.services.analysis_create). Neither holds a lock,
+(`team_quota_check`, in analyses.services.create.analysis_create). Neither holds a lock,
 so two uploads of one team racing each other may both pass and overshoot the
 quota by at most one request (itself capped by `uploads.max_request_mb`).
 """

@@ -42,15 +42,23 @@ def analyses_for_team(*, team: Team) -> QuerySet[Analysis]:
 
 def analyses_search(
     *,
-    team: Team,
+    user: AbstractBaseUser,
+    team: Team | None = None,
     q: str = "",
     status: str = "",
     created_from: dt.date | None = None,
     created_to: dt.date | None = None,
 ) -> QuerySet[Analysis]:
-    qs = Analysis.objects.filter(team=team)
+    """The history page's and the API list's search: one team of the user's, or all of
+    them, newest first, with file and alert counts."""
+    qs = analyses_for_user(user=user)
+    if team is not None:
+        qs = qs.filter(team=team)
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(files__original_name__icontains=q)).distinct()
+        # A subquery rather than a join, so that a name matching several files
+        # neither repeats the analysis nor inflates the counts.
+        matching = Analysis.objects.filter(Q(name__icontains=q) | Q(files__original_name__icontains=q))
+        qs = qs.filter(pk__in=matching.values("pk"))
     if status:
         qs = qs.filter(status=status)
     if created_from:
@@ -58,7 +66,7 @@ def analyses_search(
     if created_to:
         qs = qs.filter(created_at__date__lte=created_to)
     return (
-        qs.select_related("created_by")
+        qs.select_related("team", "created_by")
         .annotate(file_count=Count("files", distinct=True), alert_count=Count("alerts", distinct=True))
         .order_by("-created_at", "-id")
     )
@@ -125,7 +133,7 @@ def result_document(*, analysis: Analysis) -> dict:
     }
 
 
-def alert_as_dict(alert) -> dict:  # noqa: ANN001
+def alert_as_dict(alert: Alert) -> dict:
     return {
         "id": alert.pk,
         "rule_id": alert.rule_id,
@@ -140,7 +148,7 @@ def alert_as_dict(alert) -> dict:  # noqa: ANN001
     }
 
 
-def _iso(value) -> str | None:  # noqa: ANN001
+def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 

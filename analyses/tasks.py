@@ -1,19 +1,23 @@
-"""django-q2 task entry points: fetch ids, call services. No logic here."""
+"""django-q2 task entry points: fetch ids, call services. No logic here.
+
+Their dotted paths (`analyses.tasks.run_analysis`, …) are stored in queued rows
+and schedules: keep them stable.
+"""
 
 from __future__ import annotations
 
-from analyses import services
+from analyses.services.reaper import leases_reap
 
 
 def run_analysis(analysis_id: int) -> str:
-    # Reaping here too means a crashed worker's analysis is picked up as soon as
-    # any task starts, not only at the next minute of the reaper schedule.
-    services.leases_reap()
-    return services.analysis_execute(analysis_id=analysis_id)
+    # Imported here: the execute service loads pyspark, which only a worker needs.
+    from analyses.services.execute import analysis_execute
+
+    return analysis_execute(analysis_id=analysis_id)
 
 
 def reap_leases() -> dict[str, int]:
-    return services.leases_reap()
+    return leases_reap()
 
 
 # The two below run on the notifications cluster only (analyses.notifications).

@@ -75,8 +75,8 @@ def bench_team():  # noqa: ANN201 - (Team, User)
     from django.contrib.auth import get_user_model
 
     from accounts import services as accounts
-    from analyses import services
     from analyses.models import Analysis
+    from analyses.services import create
 
     team, _ = accounts.team_get_or_create(slug=TEAM, name="Bench")
     user = get_user_model().objects.filter(username=USERNAME).first()
@@ -84,7 +84,7 @@ def bench_team():  # noqa: ANN201 - (Team, User)
         user = accounts.user_create(username=USERNAME, password=PASSWORD)
     accounts.membership_create(team=team, user=user, role="member")
     for analysis in Analysis.objects.filter(team=team):
-        services.analysis_delete(analysis=analysis)
+        create.analysis_delete(analysis=analysis)
     return team, user
 
 
@@ -168,10 +168,10 @@ def analysis_wait(analysis_id: int, committed: float, timeout: float = 3600) -> 
 
 def analysis_timed(team, user, files: list[Generated], name: str) -> Timed:  # noqa: ANN001
     """(a): create the analysis on files already in storage, queue it, time it."""
-    from analyses import services
+    from analyses.services import create
 
     uploads = [stored_upload(g) for g in files]
-    analysis = services.analysis_create(team=team, user=user, files=uploads, name=name, enqueue=True)
+    analysis = create.analysis_create(team=team, user=user, files=uploads, name=name, enqueue=True)
     # analysis_create is atomic: the task is queued on commit, i.e. when it returns.
     return analysis_wait(analysis.pk, time.time())
 
@@ -184,9 +184,9 @@ def queue_clear() -> None:
 
 
 def analysis_delete(analysis_id: int) -> None:
-    from analyses import services
     from analyses.models import Analysis
+    from analyses.services import create
 
     analysis = Analysis.objects.filter(pk=analysis_id).first()
     if analysis is not None:
-        services.analysis_delete(analysis=analysis)
+        create.analysis_delete(analysis=analysis)

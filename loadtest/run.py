@@ -60,7 +60,7 @@ def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]
     call_command("collectstatic", interactive=False, verbosity=0)
     from accounts import services as accounts
     from accounts.models import Team
-    from analyses import services
+    from analyses.services import create, execute
     from tests.logdata import make_events, render_csv
 
     run = uuid.uuid4().hex[:6]
@@ -75,10 +75,10 @@ def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]
     for i in range(analyses):
         path = work / f"load-{i}.csv"
         path.write_text(render_csv(make_events(rows, seed=900 + i, span_hours=72)))
-        analysis = services.analysis_create(
-            team=team, user=None, files=[services.LocalFile(path=path, name=path.name)], enqueue=False
+        analysis = create.analysis_create(
+            team=team, user=None, files=[create.LocalFile(path=path, name=path.name)], enqueue=False
         )
-        assert services.analysis_execute(analysis_id=analysis.pk) == "succeeded"
+        assert execute.analysis_execute(analysis_id=analysis.pk) == "succeeded"
         ids.append(analysis.pk)
     return usernames, ids
 
@@ -285,11 +285,11 @@ def uploads(url: str, username: str, count: int, size_mb: int, web_pid: int) -> 
 
 def cleanup_uploads(keep: list[int]) -> None:
     """Delete the analyses the upload run created, with their (large) files."""
-    from analyses import services
     from analyses.models import Analysis
+    from analyses.services import create
 
     for analysis in Analysis.objects.filter(team__slug="load").exclude(pk__in=keep):
-        services.analysis_delete(analysis=analysis)
+        create.analysis_delete(analysis=analysis)
 
 
 def main() -> None:

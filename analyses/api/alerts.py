@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -15,16 +16,16 @@ from accounts.models import CAN_ADMIN
 from accounts.permissions import membership_for, require_admin_role, require_upload_role, team_membership
 from accounts.selectors import memberships_for_user
 from analyses import alerting, selectors
+from analyses.alerting import COUNT_MAX, EMAIL_MAX_LENGTH, THRESHOLD_MAX, WEBHOOK_URL_MAX_LENGTH
 from analyses.api import selectors as api_selectors
-from analyses.models import AlertKind, AlertRule, Severity
-from logplatform.api.fields import (
-    JsonBooleanField,
-    JsonCharField,
-    JsonFloatField,
-    JsonIntegerField,
-    QueryIntegerField,
-    TeamField,
+from analyses.api.documented import (
+    DocumentedChoiceField,
+    DocumentedJsonCharField,
+    DocumentedJsonFloatField,
+    DocumentedJsonIntegerField,
 )
+from analyses.models import AlertKind, AlertRule, Severity
+from logplatform.api.fields import JsonBooleanField, QueryIntegerField, TeamField
 from logplatform.api.pagination import PageQuerySerializer, paginated, paginated_response
 
 ALERT_ID = OpenApiParameter("alert_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -163,36 +164,34 @@ class AlertRuleSerializer(serializers.Serializer):
 class AlertRuleInputSerializer(serializers.Serializer):
     """The rules of the rule form (analyses.forms.AlertRuleForm), for JSON."""
 
-    kind = serializers.ChoiceField(choices=AlertKind.choices)
-    threshold = JsonFloatField(min_value=0, max_value=1e15)
-    min_rows = JsonIntegerField(required=False, min_value=0, max_value=2**31 - 1)
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    # The fields parse JSON types (and state the limits in the schema); `validate`
+    # applies the rules the rule form shares (analyses.alerting.alert_rule_fields_clean).
+
+    kind = DocumentedChoiceField(choices=AlertKind.choices)
+    threshold = DocumentedJsonFloatField(min_value=0, max_value=THRESHOLD_MAX)
+    min_rows = DocumentedJsonIntegerField(required=False, min_value=0, max_value=COUNT_MAX)
+    severity = DocumentedChoiceField(choices=Severity.choices, required=False)
     enabled = JsonBooleanField(required=False)
-    cooldown_minutes = JsonIntegerField(required=False, min_value=0, max_value=2**31 - 1)
-    # The addresses, the recipients cap and the webhook's address are checked by the
-    # write path the rule form shares (analyses.alerting.alert_rule_create/update).
+    cooldown_minutes = DocumentedJsonIntegerField(required=False, min_value=0, max_value=COUNT_MAX)
     emails = serializers.ListField(
-        child=JsonCharField(max_length=254),
+        child=DocumentedJsonCharField(max_length=EMAIL_MAX_LENGTH),
         required=False,
         help_text="E-mail addresses (at most alerts.max_recipients_per_rule, 20 by default).",
     )
-    webhook_url = JsonCharField(
+    webhook_url = DocumentedJsonCharField(
         required=False,
         allow_blank=True,
-        max_length=500,
+        max_length=WEBHOOK_URL_MAX_LENGTH,
         help_text="http(s) URL of a receiver on a public address (or an allow-listed network).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # On an update, the kind the threshold is checked against may be the stored one.
-        instance: AlertRule | None = self.context.get("rule")
-        kind = attrs.get("kind", instance.kind if instance else None)
-        threshold = attrs.get("threshold", instance.threshold if instance else None)
-        if kind == AlertKind.ERROR_RATE and threshold is not None and not 0 <= threshold <= 1:
-            raise serializers.ValidationError(
-                {"threshold": "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."}
-            )
-        return attrs
+        # On an update, the threshold is checked against the stored kind and vice versa.
+        try:
+            values = alerting.alert_rule_fields_clean(fields=attrs, rule=self.context.get("rule"))
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return {**attrs, **values}
 
 
 class AlertRuleListApi(APIView):

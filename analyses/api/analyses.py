@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -15,11 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import membership_for, require_upload_role, team_membership
-from analyses import quota, selectors, services
-from analyses.api import selectors as api_selectors
+from analyses import quota, selectors
+from analyses.api.documented import DocumentedChoiceField, DocumentedIntegerField
 from analyses.api.filters import ResultFilterSerializer, filtered_numbers
-from analyses.forms import FORMAT_CHOICES
 from analyses.models import Analysis, Status
+from analyses.options import FORMAT_CHOICES, YEAR_MAX, YEAR_MIN, analysis_options_clean
+from analyses.services.create import analysis_create, analysis_delete, analysis_rerun
 from analyses.uploads import StoredUpload
 from logplatform.api.errors import ApiError
 from logplatform.api.fields import QueryDateField
@@ -160,7 +162,7 @@ class AnalysisListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         team = team_membership(user=request.user, team=data["team"]).team if data.get("team") else None
-        analyses = api_selectors.analyses_list(
+        analyses = selectors.analyses_search(
             user=request.user,
             team=team,
             status=data.get("status", ""),
@@ -196,13 +198,14 @@ class AnalysisCreateApi(APIView):
             help_text="Team slug or id; required when you are in more than one team.",
         )
         name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        format = serializers.ChoiceField(
+        # Checked in `validate` by the rules the upload page uses (analyses.options).
+        format = DocumentedChoiceField(
             choices=FORMAT_CHOICES, required=False, allow_blank=True, help_text="Default: detected per file."
         )
-        assume_year = serializers.IntegerField(
+        assume_year = DocumentedIntegerField(
             required=False,
-            min_value=1970,
-            max_value=2100,
+            min_value=YEAR_MIN,
+            max_value=YEAR_MAX,
             help_text="Year for year-less timestamps (syslog).",
         )
 
@@ -211,6 +214,13 @@ class AnalysisCreateApi(APIView):
             if errors or not all(isinstance(f, StoredUpload) for f in files):
                 raise serializers.ValidationError(errors or ["Send the files as multipart file parts."])
             return files
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            try:
+                attrs["options"] = analysis_options_clean(attrs)
+            except ValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
+            return attrs
 
     @extend_schema(
         operation_id="analyses_create",
@@ -235,14 +245,13 @@ class AnalysisCreateApi(APIView):
         valid = serializer.validated_data
         membership = team_membership(user=request.user, team=valid.get("team"))
         require_upload_role(membership, "upload")
-        options = {"format": valid.get("format") or "", "assume_year": valid.get("assume_year")}
         try:
-            analysis = services.analysis_create(
+            analysis = analysis_create(
                 team=membership.team,
                 user=request.user,
                 files=valid["files"],
                 name=valid.get("name") or "",
-                options={k: v for k, v in options.items() if v},
+                options=valid["options"],
             )
         except quota.QuotaExceeded as exc:
             raise ApiError(
@@ -281,7 +290,7 @@ class AnalysisDeleteApi(APIView):
     def delete(self, request: Request, analysis_id: int) -> Response:
         analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
         require_upload_role(membership_for(user=request.user, team_id=analysis.team_id), "delete analyses")
-        services.analysis_delete(analysis=analysis)
+        analysis_delete(analysis=analysis)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -300,7 +309,7 @@ class AnalysisRerunApi(APIView):
     def post(self, request: Request, analysis_id: int) -> Response:
         analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
         require_upload_role(membership_for(user=request.user, team_id=analysis.team_id), "re-run analyses")
-        return _created(request, services.analysis_rerun(analysis=analysis, user=request.user))
+        return _created(request, analysis_rerun(analysis=analysis, user=request.user))
 
 
 class AnalysisResultsApi(APIView):

@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Membership
 from accounts.permissions import current_membership, membership_of, require_upload_role
-from analyses import charts, dashboard, quota, reports, selectors, services
+from analyses import charts, dashboard, quota, reports, selectors
 from analyses.forms import AnalysisOptionsForm
-from analyses.uploads import StoredPathError, StoredUpload, upload_state
+from analyses.services.create import analysis_create, analysis_delete, analysis_rerun
+from analyses.uploads import StoredPathError, StoredUpload, stored_path_resolve
 from analyses.views.common import wants_json
 from logplatform.api.throttling import upload_throttle_wait
+from logplatform.upload_state import upload_state
 from spark_client.types import FORMAT_LABELS
 
 
@@ -165,12 +167,12 @@ def upload(request: HttpRequest) -> HttpResponse:
             request, 400, [f"{name} is empty; upload a file with log lines in it." for name in empty]
         )
     try:
-        analysis = services.analysis_create(
+        analysis = analysis_create(
             team=membership.team,
             user=request.user,
             files=stored,
             name=form.cleaned_data.get("name") or "",
-            options=form.options(),
+            options=form.cleaned_data["options"],
         )
     except quota.QuotaExceeded as exc:
         return _upload_error(request, exc.status, [exc.message], code=exc.code, details=exc.details)
@@ -232,7 +234,7 @@ def status(request: HttpRequest, analysis_id: int) -> JsonResponse:
 def file_download(request: HttpRequest, analysis_id: int, file_id: int) -> FileResponse:
     f = selectors.analysis_file_get_for_user(user=request.user, analysis_id=analysis_id, file_id=file_id)
     try:
-        path = services.stored_file_path(f)
+        path = stored_path_resolve(f.stored_path)
     except StoredPathError:
         raise Http404("The stored file is not available.") from None
     if not path.is_file():
@@ -278,7 +280,7 @@ def delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "analyses/confirm_delete.html", {"analysis": analysis})
     name = analysis.name
-    services.analysis_delete(analysis=analysis)
+    analysis_delete(analysis=analysis)
     messages.success(request, f"Deleted {name} and its files.")
     return redirect("analyses:history")
 
@@ -298,6 +300,6 @@ def rerun(request: HttpRequest, analysis_id: int) -> HttpResponse:
         )
         response["Retry-After"] = str(wait)
         return response
-    clone = services.analysis_rerun(analysis=analysis, user=request.user)
+    clone = analysis_rerun(analysis=analysis, user=request.user)
     messages.info(request, f"Re-running {analysis.name} as a new analysis.")
     return redirect("analyses:detail", analysis_id=clone.pk)

@@ -22,7 +22,7 @@ def history(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request)
     form = HistoryFilterForm(request.GET or None)
     criteria = form.cleaned_data if form.is_valid() else {}
-    analyses = selectors.analyses_search(team=membership.team, **criteria)
+    analyses = selectors.analyses_search(user=request.user, team=membership.team, **criteria)
     page = Paginator(analyses, settings.LOGPLATFORM["dashboard"]["history_page_size"]).get_page(
         request.GET.get("page")
     )

@@ -36,7 +36,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         rule = selectors.alert_rule_get_for_user(user=request.user, rule_id=rule_id)
         membership = membership_of(request, rule.team_id)
     require_admin_role(membership, "edit alert rules")
-    form = AlertRuleForm(request.POST or None, instance=rule)
+    form = AlertRuleForm(request.POST or None, rule=rule)
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from analyses import services
 from analyses.models import Analysis
+from analyses.services.create import LocalFile, analysis_create
 
 
 def make_analysis(
@@ -15,9 +15,7 @@ def make_analysis(
 ) -> Analysis:
     path = tmp_path / name
     path.write_text(text)
-    return services.analysis_create(
-        team=team, user=user, files=[services.LocalFile(path=path, name=name)], enqueue=False
-    )
+    return analysis_create(team=team, user=user, files=[LocalFile(path=path, name=name)], enqueue=False)
 
 
 def upload(name: str, text: str | bytes) -> SimpleUploadedFile:

@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 
-from analyses import services
 from analyses.models import Analysis
+from analyses.services.execute import analysis_execute
 from tests.analyses.helpers import upload
 from tests.logdata import ERRORS, make_events, render_csv
 
@@ -27,7 +27,7 @@ def analysed(client_for, bob, spark_url):
         HTTP_ACCEPT="application/json",
     )
     analysis_id = response.json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     return client, Analysis.objects.get(pk=analysis_id), events
 
 
@@ -117,7 +117,7 @@ def test_log_text_is_escaped(client_for, bob, spark_url):
     analysis_id = client.post(
         reverse("analyses:upload"), {"files": [upload("x.csv", csv)]}, HTTP_ACCEPT="application/json"
     ).json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     html = client.get(reverse("analyses:detail", args=[analysis_id])).content.decode()
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from analyses import services
 from analyses.models import Analysis, AnalysisResult, RollupService, Status
+from analyses.services.execute import analysis_execute
 from tests.analyses.helpers import upload
 from tests.logdata import make_events, per_hour_level_service, reference, render_csv
 
@@ -26,7 +26,7 @@ def test_two_csv_uploads_give_one_analysis_with_counts_equal_to_a_reference(clie
     assert response.status_code == 202
     analysis_id = response.json()["id"]
 
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
 
     analysis = Analysis.objects.get(pk=analysis_id)
     assert analysis.status == Status.SUCCEEDED and analysis.progress == 100
@@ -50,7 +50,7 @@ def test_a_missing_required_column_names_the_columns_found(client_for, bob, spar
     bad = "time,msg,host\n2024-01-01 00:00:00,hello,web1\n"
     response = post(client_for(bob), upload("bad.csv", bad))
     analysis_id = response.json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "failed"
+    assert analysis_execute(analysis_id=analysis_id) == "failed"
     analysis = Analysis.objects.get(pk=analysis_id)
     assert analysis.status == Status.FAILED
     assert "missing required column(s) log_level" in analysis.error
@@ -65,7 +65,7 @@ def test_a_bad_file_does_not_sink_the_good_one(client_for, bob, spark_url):
         client_for(bob), upload("good.csv", render_csv(good)), upload("bad.csv", "time,msg\n1,2\n")
     )
     analysis_id = response.json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     document = AnalysisResult.objects.get(analysis_id=analysis_id).document
     assert document["summary"]["total_logs"] == 50
     files = {f["name"]: f for f in document["files"]}
@@ -76,12 +76,12 @@ def test_a_bad_file_does_not_sink_the_good_one(client_for, bob, spark_url):
 def test_running_again_keeps_exactly_one_result_set(client_for, bob, spark_url):
     events = make_events(80, seed=5)
     analysis_id = post(client_for(bob), upload("a.csv", render_csv(events))).json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     rollups = RollupService.objects.filter(analysis_id=analysis_id).count()
     # A duplicate delivery after success claims nothing...
-    assert services.analysis_execute(analysis_id=analysis_id) == "not claimed"
+    assert analysis_execute(analysis_id=analysis_id) == "not claimed"
     # ...and a forced second run replaces, not adds.
     Analysis.objects.filter(pk=analysis_id).update(status=Status.QUEUED)
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     assert AnalysisResult.objects.filter(analysis_id=analysis_id).count() == 1
     assert RollupService.objects.filter(analysis_id=analysis_id).count() == rollups

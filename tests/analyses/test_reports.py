@@ -11,8 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from analyses import reports, services
+from analyses import reports
 from analyses.models import AnalysisResult
+from analyses.services.execute import analysis_execute
 from tests.analyses.helpers import upload
 from tests.logdata import make_events, render_csv
 
@@ -37,7 +38,7 @@ def analysed(client_for, bob, spark_url):
     analysis_id = client.post(
         reverse("analyses:upload"), {"files": [upload("a.csv", text)]}, HTTP_ACCEPT="application/json"
     ).json()["id"]
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
     return client, analysis_id
 
 

@@ -5,8 +5,11 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from analyses import services
 from analyses.models import Analysis, RollupErrorType, RollupIp, RollupService, Status
+from analyses.services import store
+from analyses.services.create import analysis_delete
+from analyses.services.leases import LostClaim, analysis_claim
+from analyses.services.store import results_store
 from spark_client.types import AnalysisOutput, Rollup
 from tests.analyses.helpers import make_analysis
 
@@ -73,10 +76,10 @@ def _expected(rollup: Rollup, key: str | None) -> list[tuple]:
 @pytest.mark.parametrize("rows", [0, 1, 60_123])
 def test_rollups_are_stored_value_for_value(team_a, alice, tmp_path, rows):
     analysis = make_analysis(team_a, alice, tmp_path)
-    claim = services.analysis_claim(analysis_id=analysis.pk)
+    claim = analysis_claim(analysis_id=analysis.pk)
     output = _output(rows)
 
-    services.results_store(claim=claim, analysis=analysis, output=output)
+    results_store(claim=claim, analysis=analysis, output=output)
 
     assert Analysis.objects.get(pk=analysis.pk).status == Status.SUCCEEDED
     for model, rollup, key in (
@@ -100,12 +103,10 @@ def test_deleting_an_analysis_deletes_its_rollups(team_a, alice, tmp_path):
     analysis = make_analysis(team_a, alice, tmp_path)
     kept = make_analysis(team_a, alice, tmp_path, name="b.csv")
     for a in (analysis, kept):
-        services.results_store(
-            claim=services.analysis_claim(analysis_id=a.pk), analysis=a, output=_output(40)
-        )
+        results_store(claim=analysis_claim(analysis_id=a.pk), analysis=a, output=_output(40))
     assert _rollup_counts(analysis.pk) == [40, 40, 40]
 
-    services.analysis_delete(analysis=analysis)
+    analysis_delete(analysis=analysis)
 
     assert _rollup_counts(analysis.pk) == [0, 0, 0]
     assert _rollup_counts(kept.pk) == [40, 40, 40]
@@ -126,11 +127,11 @@ def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alic
     analysis = make_analysis(team_a, alice, tmp_path)
     writing, release = threading.Event(), threading.Event()
 
-    def results_write() -> None:  # what services._results_write does, paused before commit
+    def results_write() -> None:  # what store._results_write does, paused before commit
         try:
             with transaction.atomic():
                 Analysis.objects.select_for_update().get(pk=analysis.pk)
-                services._rollups_insert(analysis.pk, _output(30))
+                store._rollups_insert(analysis.pk, _output(30))
                 writing.set()
                 release.wait(30)
         finally:
@@ -141,7 +142,7 @@ def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alic
     assert writing.wait(30)
     threading.Timer(1.0, release.set).start()  # the delete below waits for the write until then
     if deleted_by == "service":
-        services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+        analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
     else:
         team_a.delete()
     writer.join(30)
@@ -152,9 +153,9 @@ def test_a_delete_during_a_results_write_leaves_no_orphaned_rollups(team_a, alic
 
 def test_a_results_write_after_a_delete_stores_nothing(team_a, alice, tmp_path):
     analysis = make_analysis(team_a, alice, tmp_path)
-    claim = services.analysis_claim(analysis_id=analysis.pk)
-    services.analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
+    claim = analysis_claim(analysis_id=analysis.pk)
+    analysis_delete(analysis=Analysis.objects.get(pk=analysis.pk))
 
-    with pytest.raises(services.LostClaim):
-        services.results_store(claim=claim, analysis=analysis, output=_output(25))
+    with pytest.raises(LostClaim):
+        results_store(claim=claim, analysis=analysis, output=_output(25))
     assert _rollup_counts(analysis.pk) == [0, 0, 0]

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from accounts.models import Membership, Role
-from analyses import services
 from analyses.models import Analysis
+from analyses.services.create import analysis_rerun
 from analyses.uploads import StreamingUploadHandler, incoming_dir, storage_root
 from tests.analyses.helpers import make_analysis, upload
 from tests.api import conftest as api_fixtures
@@ -110,8 +110,8 @@ def test_uploads_work_above_the_reserve(client_for, bob, settings):
 
 def test_usage_counts_a_file_shared_by_re_runs_once(team_a, team_b, alice, charlie, tmp_path):
     first = make_analysis(team_a, alice, tmp_path)
-    services.analysis_rerun(analysis=first, user=alice)
-    services.analysis_rerun(analysis=first, user=alice)
+    analysis_rerun(analysis=first, user=alice)
+    analysis_rerun(analysis=first, user=alice)
     make_analysis(team_b, charlie, tmp_path, text="x" * 999)
     from analyses import quota
 

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts import tokens
-from analyses import services
 from analyses.models import Analysis
+from analyses.services.execute import analysis_execute
 from tests.analyses.helpers import make_analysis
 from tests.logdata import make_events, render_csv
 
@@ -61,7 +61,7 @@ def events():
 def analysed(team_a, alice, tmp_path, spark_url, events) -> Analysis:
     """A succeeded analysis of team A, run in-process on the real Spark Connect server."""
     analysis = make_analysis(team_a, alice, tmp_path, text=render_csv(events), name="app.csv")
-    assert services.analysis_execute(analysis_id=analysis.pk) == "succeeded"
+    assert analysis_execute(analysis_id=analysis.pk) == "succeeded"
     analysis.refresh_from_db()
     return analysis
 

@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from analyses.models import Analysis, AnalysisResult, RollupService, Status
+from analyses.services.reaper import leases_reap
 from spark_client import server
 from tests.chaos.conftest import browser_session, page_upload, pg_restart, wait_for, worker_pid
 from tests.conftest import BASE_DIR
@@ -168,10 +170,16 @@ def test_a_killed_worker_leaves_no_orphaned_spark_query(stack, bob):
         every=0.1,
     )
     os.kill(worker_pid(running.worker), signal.SIGKILL)
-    # Once the lease has run out, the next task to start reaps the analysis and
-    # re-queues it, while the dead worker's query still runs on the server.
-    time.sleep(9)
-    page_upload(session, s.url, [("small.csv", render_csv(make_events(50, seed=501)))])
+    # Once the lease has run out, the reaper re-queues the analysis while the dead
+    # worker's query still runs on the server. The reaper runs on its schedule (each
+    # minute); here it runs as soon as the lease is out, so the retry surely meets the
+    # orphaned query.
+    wait_for(
+        lambda: Analysis.objects.filter(pk=analysis_id, lease_expires_at__lt=timezone.now()).exists(),
+        60,
+        "the dead worker's lease to run out",
+    )
+    leases_reap()  # the scheduled run may have been first: then this one finds nothing
     wait_for(
         lambda: Analysis.objects.filter(pk=analysis_id, status=Status.SUCCEEDED).exists(),
         400,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from analyses import services
 from analyses.models import Analysis, AnalysisFile
+from analyses.services.reaper import leases_reap
 from analyses.uploads import INCOMING
 from tests.chaos.conftest import browser_session, wait_for
 
@@ -64,9 +64,9 @@ def test_a_web_server_killed_mid_upload_leaves_no_rows_and_its_partial_file_is_r
     assert all(p.exists() for p in partial)  # what the dead request had written...
     # ...is left to the reaper, which only takes partial files nobody wrote to for
     # `uploads.stale_partial_minutes` (a live upload writes every second).
-    assert services.leases_reap()["stale_uploads"] == 0
+    assert leases_reap()["stale_uploads"] == 0
     old = time.time() - settings.LOGPLATFORM["uploads"]["stale_partial_minutes"] * 60 - 5
     for p in partial:
         os.utime(p, (old, old))
-    assert services.leases_reap()["stale_uploads"] == len(partial)
+    assert leases_reap()["stale_uploads"] == len(partial)
     assert not any(p.exists() for p in partial)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from analyses import services
+from analyses.services.create import LocalFile, analysis_create
+from analyses.services.execute import analysis_execute
 from logplatform.processes import web_command
 from tests.conftest import BASE_DIR, PASSWORD, Process, child_env, free_port
 from tests.logdata import make_events, render_csv
@@ -182,8 +183,8 @@ def test_upload_watch_filter_download_reload_and_isolation(web, browser, bob, ch
     # Another team's analysis does not exist for bob.
     path = tmp_path / "theirs.csv"
     path.write_text(render_csv(make_events(5, seed=93)))
-    theirs = services.analysis_create(
-        team=team_b, user=charlie, files=[services.LocalFile(path=path, name="theirs.csv")], enqueue=False
+    theirs = analysis_create(
+        team=team_b, user=charlie, files=[LocalFile(path=path, name="theirs.csv")], enqueue=False
     )
     response = page.goto(f"{web}/analyses/{theirs.pk}/")
     assert response.status == 404
@@ -193,13 +194,13 @@ def test_upload_watch_filter_download_reload_and_isolation(web, browser, bob, ch
 def test_pages_fit_a_phone_screen(web, browser, bob, tmp_path):
     path = tmp_path / "small.csv"
     path.write_text(render_csv(make_events(300, seed=94)))
-    analysis = services.analysis_create(
+    analysis = analysis_create(
         team=bob.memberships.get().team,
         user=bob,
-        files=[services.LocalFile(path=path, name="small.csv")],
+        files=[LocalFile(path=path, name="small.csv")],
         enqueue=False,
     )
-    assert services.analysis_execute(analysis_id=analysis.pk) == "succeeded"
+    assert analysis_execute(analysis_id=analysis.pk) == "succeeded"
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     sign_in(page, web, "bob")

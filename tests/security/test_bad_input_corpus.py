@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from analyses import services
 from analyses.models import Analysis, AnalysisFile, RollupIp, Status
+from analyses.services.execute import analysis_execute
 from analyses.uploads import INCOMING
 from tests.analyses.helpers import upload
 
@@ -129,7 +129,7 @@ def test_the_corpus_in_one_analysis(client_for, bob):
     assert response.status_code == 202, response.content
     analysis_id = response.json()["id"]
 
-    assert services.analysis_execute(analysis_id=analysis_id) == "succeeded"
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
 
     document = client.get(reverse("analyses:report", args=[analysis_id, "summary.json"]))
     assert document.status_code == 200

@@ -15,8 +15,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from analyses import engine_config, services, uploads
+from analyses import engine_config, uploads
 from analyses.models import AnalysisFile, Status
+from analyses.services.create import analysis_delete
+from analyses.services.execute import analysis_execute
 from analyses.uploads import storage_root
 from tests.analyses.helpers import make_analysis
 
@@ -94,7 +96,7 @@ def test_the_engine_input_refuses_a_path_outside_storage(analysis, secret):
 @pytest.mark.spark
 def test_an_analysis_of_a_path_outside_storage_fails_without_reading_it(analysis, secret, spark_url):
     point_at(analysis, str(secret))
-    assert services.analysis_execute(analysis_id=analysis.pk) == "failed"
+    assert analysis_execute(analysis_id=analysis.pk) == "failed"
     analysis.refresh_from_db()
     assert analysis.status == Status.FAILED
     assert "outside the storage" in analysis.error and "administrator" in analysis.error
@@ -104,7 +106,7 @@ def test_an_analysis_of_a_path_outside_storage_fails_without_reading_it(analysis
 def test_delete_leaves_a_file_outside_storage_alone(analysis, secret, django_capture_on_commit_callbacks):
     point_at(analysis, str(secret))
     with django_capture_on_commit_callbacks(execute=True):
-        services.analysis_delete(analysis=analysis)
+        analysis_delete(analysis=analysis)
     assert secret.read_text() == SECRET
 
 

@@ -12,15 +12,17 @@ import sys
 import time
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import team_get_or_create
-from analyses import services
 from analyses.alerting import alert_log_line, alerts_append_log
 from analyses.models import Analysis, Status
+from analyses.options import analysis_options_clean
 from analyses.reports import reports_write_dir
 from analyses.selectors import analysis_document, result_document
+from analyses.services.create import LocalFile, analysis_create
 from analyses.uploads import clean_original_name
 from spark_client import FORMATS
 
@@ -49,8 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--team", required=True, help="team slug; created if it does not exist")
         parser.add_argument("--name", default="")
-        parser.add_argument("--format", choices=FORMATS, default=None)
-        parser.add_argument("--assume-year", type=int, default=None)
+        # Checked by analysis_options_clean, in the words of the upload page and the API.
+        parser.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)}; default: detected")
+        parser.add_argument("--assume-year", default=None, help="year for year-less timestamps (syslog)")
         parser.add_argument("--wait", action="store_true", help="wait until the analysis ends")
         parser.add_argument("--json", action="store_true", help="print the result document on stdout")
         parser.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits at most")
@@ -67,13 +70,18 @@ class Command(BaseCommand):
         team, created = team_get_or_create(slug=opts["team"])
         if created:
             out.write(f"Notice: team {team.slug!r} did not exist and was created.\n")
-        options = {"format": opts["format"], "assume_year": opts["assume_year"]}
+        try:
+            options = analysis_options_clean({"format": opts["format"], "assume_year": opts["assume_year"]})
+        except ValidationError as exc:
+            raise CommandError(
+                " ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from exc
         try:
             with transaction.atomic():
-                analysis = services.analysis_create(
+                analysis = analysis_create(
                     team=team,
                     user=None,
-                    files=[services.LocalFile(path=p, name=clean_original_name(p.name)) for p in files],
+                    files=[LocalFile(path=p, name=clean_original_name(p.name)) for p in files],
                     name=opts["name"],
                     options=options,
                 )
@@ -112,7 +120,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Analysis #{analysis_id} still {analysis.status} after {timeout:.0f}s.")
             if analysis.status == Status.QUEUED and waited > IN_PROCESS_AFTER_SECONDS and not ran_here:
                 out.write("No worker took the analysis; running it in this process.\n")
-                services.analysis_execute(analysis_id=analysis_id)
+                # Imported here: only this fallback needs the engine (pyspark).
+                from analyses.services.execute import analysis_execute
+
+                analysis_execute(analysis_id=analysis_id)
                 ran_here = True
                 continue
             time.sleep(0.5)

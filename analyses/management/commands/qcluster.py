@@ -8,7 +8,7 @@ cluster hangs for good: the process is alive, no task is ever taken. This
 command, which replaces django-q2's own (the `analyses` app comes first in
 INSTALLED_APPS), waits for the database, starts the cluster, and starts a new
 one whenever the sentinel ends for any reason but a stop signal. Tasks a dead
-sentinel had pulled are recovered by the lease reaper (analyses.services).
+sentinel had pulled are recovered by the lease reaper (analyses.services.reaper).
 
 The command makes itself a child subreaper (Linux): the processes of a killed
 sentinel are handed to it rather than to init, so it finds and stops all of them,
