@@ -20,6 +20,21 @@ import pytest
 from django.conf import settings
 
 
+def form_data(**values: str) -> dict[str, str]:
+    """What the rule form posts for a valid rule, with `values` changed."""
+    data = {
+        "kind": "error_count",
+        "threshold": "1",
+        "min_rows": "100",
+        "severity": "warning",
+        "enabled": "on",
+        "cooldown_minutes": "60",
+        "emails": "",
+        "webhook_url": "",
+    }
+    return {**data, **values}
+
+
 def alerts_override(django_settings: Any, **values: Any) -> None:
     """Replace keys of config.yaml's `alerts` for one test (pytest-django restores
     `settings.LOGPLATFORM` afterwards; the nested dict is copied, never mutated)."""

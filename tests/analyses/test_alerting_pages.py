@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from analyses import tasks
 from analyses.models import Alert, AlertKind, AlertRule, Delivery, Severity
-from tests.analyses.alerting_helpers import alerts_override
+from tests.analyses.alerting_helpers import alerts_override, form_data
 from tests.analyses.helpers import make_analysis
 from tests.conftest import free_port
 
@@ -27,20 +27,6 @@ def alert(team_a, alice, tmp_path) -> Alert:
         severity=Severity.WARNING,
         message="120 errors, above 100",
     )
-
-
-def form_data(**values) -> dict:
-    data = {
-        "kind": "error_count",
-        "threshold": "1",
-        "min_rows": "100",
-        "severity": "warning",
-        "enabled": "on",
-        "cooldown_minutes": "60",
-        "emails": "",
-        "webhook_url": "",
-    }
-    return {**data, **values}
 
 
 @pytest.mark.parametrize("persona", ["bob", "victor"])

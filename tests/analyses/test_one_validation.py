@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from analyses.models import AlertRule, Analysis, Status
+from tests.analyses.alerting_helpers import form_data
 from tests.analyses.helpers import make_analysis, upload
 from tests.api import conftest as api_fixtures
 
@@ -75,16 +76,6 @@ def test_a_good_option_is_stored_alike_from_the_page_and_the_api(client_for, api
 
 # --------------------------------------------------------------------------- alert rules
 
-FORM = {
-    "kind": "error_count",
-    "threshold": "1",
-    "min_rows": "100",
-    "severity": "warning",
-    "enabled": "on",
-    "cooldown_minutes": "60",
-    "emails": "",
-    "webhook_url": "",
-}
 JSON = {"team": "team-a", "kind": "error_count", "threshold": 1}
 
 
@@ -105,7 +96,7 @@ def test_the_rule_form_and_the_api_refuse_a_bad_rule_in_the_same_words(
     client_for, api, alice, team_a, field, page_value, api_value
 ):
     before = AlertRule.objects.count()
-    page = client_for(alice).post(reverse("analyses:rule_new"), {**FORM, field: page_value})
+    page = client_for(alice).post(reverse("analyses:rule_new"), form_data(**{field: page_value}))
     assert page.status_code == 200
     refused = api(alice).post("/api/v1/alert-rules/", {**JSON, field: api_value}, format="json")
     assert refused.status_code == 400, refused.content
@@ -116,9 +107,7 @@ def test_the_rule_form_and_the_api_refuse_a_bad_rule_in_the_same_words(
 def test_an_error_rate_above_one_is_refused_by_the_form_and_by_a_partial_update(
     client_for, api, alice, team_a
 ):
-    page = client_for(alice).post(
-        reverse("analyses:rule_new"), {**FORM, "kind": "error_rate", "threshold": "5"}
-    )
+    page = client_for(alice).post(reverse("analyses:rule_new"), form_data(kind="error_rate", threshold="5"))
     rule = AlertRule.objects.filter(team=team_a, kind="error_count").first()
     rule.threshold = 5
     rule.save()
