@@ -72,6 +72,15 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     page = result.get("page")
     if page:
         add("filtered analysis page p95 <= 300 ms", page["p95_ms"], page["p95_ms"] <= 300)
+    bad = result.get("pathological")
+    if bad:
+        worst = bad["worst"]
+        finished = all(line["finished"] for line in bad["lines"])
+        add(
+            f"every pathological line analysed (worst {worst['format']} line {worst['line']}, s)",
+            worst["seconds"],
+            finished,
+        )
     return out
 
 
@@ -109,6 +118,14 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"filtered page ({page['analysis_lines']:,} lines): p50 {page['p50_ms']} ms, "
             f"p95 {page['p95_ms']} ms over {page['requests']} requests"
+        )
+    bad = result.get("pathological")
+    if bad:
+        worst = bad["worst"]
+        lines.append(
+            f"pathological lines ({len(bad['lines'])}, runs of {bad['run_chars']:,} chars): worst "
+            f"{worst['format']} line {worst['line']}: {worst['seconds']} s (detection "
+            f"{worst.get('detect_seconds')} s, Spark query {worst.get('query_seconds')} s): {worst['outcome']}"
         )
     lines.append("targets:")
     for t in result.get("targets") or targets(result):

@@ -1,13 +1,15 @@
 """`make bench`: the platform against its baselines, in one run, on one Spark server.
 
     .venv/bin/python -m bench --sizes 100k,1m          # or BENCH_SIZES=100k,1m,10m
+    .venv/bin/python -m bench --case pathological      # the bad-line corpus only
 
 Cases (see docs/performance.md): (a) platform, queued -> succeeded through the
 service and a real qcluster; (b) minimal hand-written Spark job; (c) naive one
 query per report; (d) streamed upload of the largest file through gunicorn; (e)
 the filtered analysis page; plus the 2 000-line upload-to-result latency, worker
 memory per size and the Spark server's start and warm-up. Prints a table and
-writes bench/results/<timestamp>.json.
+writes bench/results/<timestamp>.json. `--case pathological` instead times the
+analysis of each line of bench/pathological.py's corpus, on the same kind of server.
 """
 
 from __future__ import annotations
@@ -53,6 +55,22 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--no-web", action="store_true", help="skip gunicorn: upload and page cases")
     parser.add_argument("--no-naive", action="store_true", help="skip case (c)")
     parser.add_argument("--spark-url", default=os.environ.get("BENCH_SPARK_CONNECT_URL"))
+    parser.add_argument(
+        "--case", choices=("all", "pathological"), default=os.environ.get("BENCH_CASE", "all")
+    )
+    parser.add_argument(
+        "--run-chars",
+        type=int,
+        default=250_000,
+        help="pathological case: length of each line's run (within detection's 256 KB head)",
+    )
+    parser.add_argument(
+        "--line-timeout",
+        type=float,
+        default=600,
+        help="pathological case: seconds before a line's analysis is cut",
+    )
+    parser.add_argument("--only", default="", help="pathological case: line ids, e.g. syslog-0,access_log-0")
     return parser.parse_args()
 
 
@@ -142,6 +160,9 @@ def main() -> None:
         "reps": args.reps,
         "seed": args.seed,
     }
+    if args.case == "pathological":
+        _main_pathological(args, root, result)
+        return
     print(f"bench {stamp}: sizes {sizes}, formats {formats}, {result['machine']['cores']} cores", flush=True)
 
     files = {}
@@ -165,6 +186,40 @@ def main() -> None:
         stack.close()
     result["machine"]["load_average_at_end"] = os.getloadavg()
     out = ROOT / "results" / f"{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report.write(out, result)
+    print(report.table(result))
+    print(f"\nwritten to {out}")
+
+
+def _main_pathological(args: argparse.Namespace, root: Path, result: dict[str, Any]) -> None:
+    """Each line of the pathological corpus analysed alone (bench/pathological.py)."""
+    from bench import pathological
+
+    print(f"bench {result['started']}: pathological lines, runs of {args.run_chars:,} characters", flush=True)
+    url, spark_cfg, result["spark_server"] = spark_start(root, args.spark_url)
+    stack = _Stack(spark_cfg)
+    try:
+        from bench import platform
+
+        platform.django_ready(platform.environment(root=root, spark_url=url))
+        from analyses import engine_config
+        from analyses.models import Analysis
+        from spark_client.session import connect
+
+        options = engine_config.engine_options(Analysis(options={}))
+        spark = stack.add(_Session(connect(url, **engine_config.session_options())))
+        result["pathological"] = pathological.bench(
+            spark,
+            options,
+            root / "pathological",
+            args.run_chars,
+            args.line_timeout,
+            only={i.strip() for i in args.only.split(",") if i.strip()} or None,
+        )
+    finally:
+        stack.close()
+    out = ROOT / "results" / f"pathological-{result['started']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     report.write(out, result)
     print(report.table(result))

@@ -3,7 +3,8 @@
 The normalised rows are read once. Each row is copied into the *sets* it belongs
 to (an `explode` over a constant array of set ids, chosen per row: every row
 feeds the file/service set and the IP set, error rows also feed the four error
-sets, unparsed rows the sample set), and one hash aggregation counts every set
+sets, unparsed rows the sample set, cut lines the truncated set), and one hash
+aggregation counts every set
 at once. This is a grouping-sets query that only emits the copies that can hold
 a value: Spark's own GROUPING SETS would emit all eight sets for every row,
 three times the rows for the aggregation to hash.
@@ -36,13 +37,14 @@ from spark_client.types import EngineOptions
 OTHER = "(other)"
 
 # Ids of the result row groups decoded by spark_client.results.
-GID = {"file": 0, "svc": 1, "et": 2, "ipe": 3, "ip": 4, "msg": 5, "min": 6, "sample": 7}
+GID = {"file": 0, "svc": 1, "et": 2, "ipe": 3, "ip": 4, "msg": 5, "min": 6, "sample": 7, "trunc": 9}
 
 # Sets counted by the one aggregation. FS (file_id, status, level, has_ts, hour,
 # service) serves both the per-file summary and the service rollup; the others
 # keep their result group's id.
 FS = 8
 IP, ET, IPE, MSG, MINUTE, SAMPLE = GID["ip"], GID["et"], GID["ipe"], GID["msg"], GID["min"], GID["sample"]
+TRUNC = GID["trunc"]  # lines cut to the line cap, counted per file
 
 # Bucket sizes for error_trends, smallest first.
 BUCKET_LADDER = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800, 2592000)
@@ -58,13 +60,20 @@ def _sets(norm: DataFrame) -> DataFrame:
     """
     status = F.col("status")
     is_error = F.col("is_error")
+
+    def sets(*ids: int) -> Column:
+        # A cut line (rare) also feeds the truncated set.
+        return F.when(F.col("truncated"), F.array(*[F.lit(s) for s in (*ids, TRUNC)])).otherwise(
+            F.array(*[F.lit(s) for s in ids])
+        )
+
     # Blank lines belong to no set. (An empty array rather than a filter: a filter
     # on the status would be pushed below the parse and run its regexes twice.)
     sid_list = (
         F.when(status == "blank", F.array().cast("array<int>"))
-        .when(status == "unparsed", F.array(F.lit(FS), F.lit(SAMPLE)))
-        .when(is_error, F.array(*[F.lit(s) for s in (FS, IP, ET, IPE, MSG, MINUTE)]))
-        .otherwise(F.array(F.lit(FS), F.lit(IP)))
+        .when(status == "unparsed", sets(FS, SAMPLE))
+        .when(is_error, sets(FS, IP, ET, IPE, MSG, MINUTE))
+        .otherwise(sets(FS, IP))
     )
     rows = norm.select(
         "file_id",
@@ -89,7 +98,7 @@ def _sets(norm: DataFrame) -> DataFrame:
     t = F.when(rollup, F.date_trunc("hour", "ts")).when(sid == MINUTE, F.date_trunc("minute", "ts"))
     keyed = rows.select(
         sid,
-        F.when(sid.isin(FS, SAMPLE), F.col("file_id")).alias("file_id"),
+        F.when(sid.isin(FS, SAMPLE, TRUNC), F.col("file_id")).alias("file_id"),
         F.when(sid == FS, F.col("status")).alias("status"),
         F.when(rollup, F.col("level")).alias("level"),
         F.when(sid == FS, F.col("ts").isNotNull()).alias("has_ts"),
@@ -247,7 +256,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     capped_key = _capped(F.col("key"), F.col("key_rank"), cap)
     capped = rows.select(
         "gid",
-        F.when(is_file | (gid == GID["sample"]), F.col("file_id")).alias("file_id"),
+        F.when(is_file | gid.isin(GID["sample"], TRUNC), F.col("file_id")).alias("file_id"),
         F.when(is_file, F.col("status")).alias("status"),
         F.when(is_file | in_rollup, F.col("level")).alias("level"),
         F.when(is_file, F.col("has_ts")).alias("has_ts"),

@@ -2,10 +2,14 @@
 must happen before Spark sees a file (empty, binary, broken or exploding gzip).
 
 Only the head of a file is read here, in Python; every row is parsed in Spark.
+Every read is bounded (the head, or fixed-size blocks), whatever the file's lines,
+and the line patterns only see a line's first `max_line_chars` characters: Python's
+`re` holds the GIL while it runs, so a slow match would stall the whole worker.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from spark_client.errors import InputFileError
 from spark_client.patterns import COMPILED, CONTINUATION_RE
-from spark_client.types import FORMAT_LABELS, FORMATS
+from spark_client.types import FORMAT_LABELS, FORMATS, EngineOptions
 
 HEAD_BYTES = 256 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -26,6 +30,7 @@ LOGHUB_MARKERS = {"lineid", "content", "eventtemplate"}
 LOGHUB_TIME_PARTS = ["year", "month", "date", "day", "time"]
 REQUIRED_CSV = ("timestamp", "log_level", "message")
 MAX_HEADER_CHARS = 64 * 1024
+MAX_LINE_CHARS = EngineOptions.max_line_chars
 # CSV rows may hold multi-megabyte messages; the csv module's default cap is 128 KB.
 csv.field_size_limit(64 * 1024 * 1024)
 
@@ -261,14 +266,20 @@ def csv_missing(layout: CsvLayout) -> list[str]:
     return missing
 
 
+def _json_object(line: str) -> object:
+    """The line's JSON value, or None. Nesting deeper than the interpreter's
+    recursion limit (`[[[[...`) is no log event either."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
 def json_layout(lines: list[str], aliases: dict[str, list[str]]) -> JsonLayout | None:
     keys: set[str] = set()
     parsed = 0
     for line in lines:
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
+        obj = _json_object(line)
         if isinstance(obj, dict):
             parsed += 1
             keys.update(obj.keys())
@@ -304,11 +315,14 @@ def detect(
     override: str | None,
     max_uncompressed_bytes: int,
     max_compression_ratio: int,
+    max_line_chars: int = MAX_LINE_CHARS,
 ) -> Detected:
     """Decide how to read one file, or raise InputFileError saying what is wrong.
 
     A CSV file's head is checked for quoted newlines; a larger file is scanned
     whole by the engine, while Spark plans its query (`engine._NewlineScan`).
+    The line patterns see each line cut to `max_line_chars`, as Spark's do
+    (parsers.read_raw); CSV and JSON are parsed whole (no backtracking there).
     """
     size = path.stat().st_size
     if size == 0:
@@ -352,7 +366,7 @@ def detect(
                     "optional ip, service, endpoint (header names are matched case-insensitively, "
                     "with aliases such as level, severity, msg, content, component, url)"
                 )
-            if len(lines) < 2 and not _has_second_record(path, compressed, layout.delimiter):
+            if len(lines) < 2 and not _has_second_record(path, compressed):
                 raise InputFileError("the CSV file has a header but no rows")
             fmt = "loghub_csv" if layout.event_template is not None else "csv"
             quoted = _quoted_newline(head, layout.delimiter)
@@ -386,7 +400,7 @@ def detect(
             return Detected(format=override, compressed=compressed, size=size)
         raise InputFileError(f"the file does not look like {FORMAT_LABELS[override]}")
 
-    fmt, _hits = raw_format(lines)
+    fmt, _hits = raw_format([line[:max_line_chars] for line in lines])
     if fmt:
         return Detected(format=fmt, compressed=compressed, size=size)
 
@@ -416,24 +430,30 @@ def _header_like(fields: list[str]) -> bool:
 
 
 def _json_keys(line: str) -> list[str]:
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return []
+    obj = _json_object(line)
     return list(obj) if isinstance(obj, dict) else []
 
 
-def _has_second_record(path: Path, compressed: bool, delimiter: str) -> bool:
-    """True if anything but blank lines follows the header (the head may be one huge line)."""
+def _has_second_record(path: Path, compressed: bool, block: int = 1 << 20) -> bool:
+    """True if anything but blank lines follows the header line.
+
+    The head held at most the start of one row, which may be the whole rest of the
+    file: it is read in blocks, never as a line (a line iterator would hold a 2 GB
+    row in memory).
+    """
     opener = gzip.open if compressed else open
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    in_header = True
     with opener(path, "rb") as fh:
-        reader = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
-        first = True
-        for line in reader:
-            if first:
-                first = False
-                continue
-            if line.strip():
+        while chunk := fh.read(block):
+            text = decoder.decode(chunk)
+            if in_header:
+                ends = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+                if not ends:
+                    continue
+                text = text[min(ends) + 1 :]
+                in_header = False
+            if text.strip():
                 return True
     return False
 

@@ -114,6 +114,7 @@ def detect_files(
                 override=f.format or options.format,
                 max_uncompressed_bytes=options.max_uncompressed_bytes,
                 max_compression_ratio=options.max_compression_ratio,
+                max_line_chars=options.max_line_chars,
             )
             if det.compressed and not f.path.endswith(".gz"):
                 raise InputFileError("gzip content must be stored with a .gz name for Spark to decompress it")
@@ -255,7 +256,9 @@ def normalised(spark, paths: dict[int, str], detected: dict[int, Detected], opti
     """
     frames = [
         normalize(
-            read_file(spark, paths[fid], position, det, options.csv_multiline_max_bytes),
+            read_file(
+                spark, paths[fid], position, det, options.csv_multiline_max_bytes, options.max_line_chars
+            ),
             TS_KIND[det.format],
             options,
             iso_only=det.iso_timestamps,

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spark_client.aggregate import BUCKET_LADDER, ET, FS, GID, IP, IPE, MINUTE, MSG, OTHER, SAMPLE
+from spark_client.aggregate import BUCKET_LADDER, ET, FS, GID, IP, IPE, MINUTE, MSG, OTHER, SAMPLE, TRUNC
 from spark_client.types import EngineOptions
 
 # The columns and types of `aggregate.aggregate`'s rows.
@@ -89,6 +89,7 @@ def finish(grouped: pa.Table, options: EngineOptions) -> pa.Table:
         _top_messages(rows(MSG), options.top_n),
         _trend(rows(MINUTE), options.trend_max_buckets),
         _samples(rows(SAMPLE), options.unparsed_samples_per_file),
+        _truncated(rows(TRUNC)),
     ]
     parts = [p for p in parts if p.num_rows]
     return pa.concat_tables(parts) if parts else _empty()
@@ -303,3 +304,10 @@ def _samples(samples: pa.Table, per_file: int) -> pa.Table:
     first = np.repeat(starts, np.diff(np.r_[starts, len(files)]))
     kept = ordered.filter(pa.array(np.arange(len(files)) - first < per_file))
     return _part(GID["sample"], kept, file_id=kept["file_id"], sample=kept["key"], cnt=kept["cnt"])
+
+
+def _truncated(cut: pa.Table) -> pa.Table:
+    """Lines cut to the line cap, per file (one grouped row per file already)."""
+    if cut.num_rows == 0:
+        return _empty()
+    return _part(GID["trunc"], cut, file_id=cut["file_id"], cnt=cut["cnt"])

@@ -3,7 +3,8 @@
 Normalised record (the `select` at the end of `normalize`):
     file_id int, status string, ts timestamp, level string, message string,
     ip string, service string, endpoint string, error_type string, is_error boolean,
-    sample string (the raw line of an unparsed row, truncated)
+    sample string (the raw line of an unparsed row, truncated),
+    truncated boolean (the raw line, or the CSV / JSON message, was cut to the line cap)
 
 Every rule here is driven by EngineOptions (config/config.yaml): level aliases,
 keyword inference, error levels. Only Spark expressions, no Python UDFs.
@@ -16,6 +17,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spark_client.parsers import cap_line
 from spark_client.patterns import IPV4, MASKS
 from spark_client.types import EngineOptions
 
@@ -35,6 +37,7 @@ NORMALISED_COLUMNS = (
     "error_type",
     "is_error",
     "sample",
+    "truncated",
 )
 SAMPLE_CHARS = 1000
 
@@ -293,7 +296,9 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
     # once per row however often later expressions read them (Spark keeps a
     # projection apart when merging it would evaluate an expensive column twice).
     # Raw lines often end in blanks that structured exports (loghub) trim away.
-    message = F.trim(F.coalesce(F.col("message"), F.lit("")))
+    # A CSV or JSON message is cut to the line cap before the level rules, the IP
+    # search and the masks read it (a raw line was cut whole by its reader).
+    message, message_cut = cap_line(F.trim(F.coalesce(F.col("message"), F.lit(""))), options.max_line_chars)
     ip_raw = F.col("ip_raw")
     # Only an address with a port needs the regex; anything else passes unchanged.
     ip_col = F.when(
@@ -311,6 +316,7 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
         "service",
         "endpoint",
         "event_template",
+        (F.col("truncated") | (ok & message_cut)).alias("truncated"),
     )
     msg = F.col("message")
     level_raw = F.col("level_raw")
@@ -338,6 +344,7 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
         F.when(ok, F.substring(F.col("endpoint"), 1, 500)).alias("endpoint"),
         "event_template",
         F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias("sample"),
+        "truncated",
         *([(ok & (F.trim(ts_raw) != "")).alias("ts_given")] if lean else []),
     )
     status = F.col("status")
@@ -358,6 +365,7 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
         F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS).alias("event_template"),
         F.coalesce(is_error, F.lit(False)).alias("is_error"),
         "sample",
+        "truncated",
     )
     # Only error rows without an event template need their message masked.
     keep = [c for c in NORMALISED_COLUMNS if c != "error_type"] + ["event_template"]

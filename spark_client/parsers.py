@@ -4,10 +4,12 @@ Raw record (every reader ends with this `select`):
     file_id int, status string ('ok' | 'unparsed' | 'continuation' | 'blank'),
     line string (the original text, for unparsed samples),
     ts_raw string, ts_kind string, level_raw string, pri int, message string,
-    ip_raw string, service string, endpoint string, event_template string
+    ip_raw string, service string, endpoint string, event_template string,
+    truncated boolean (the line was cut to the line cap)
 
 `spark_client.normalize` turns raw records into the normalised record. Raw text is
-read with `spark.read.text` and split by Java regular expressions inside Spark.
+read with `spark.read.text` and split by Java regular expressions inside Spark,
+each line cut to `EngineOptions.max_line_chars` first (`cap_line`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ RAW_COLUMNS = (
     "service",
     "endpoint",
     "event_template",
+    "truncated",
 )
 
 # A line of nothing but white space (spaces, tabs, form feeds) is no log line.
@@ -58,6 +61,8 @@ def _raw_record(df: DataFrame, file_id: int, **cols: Column) -> DataFrame:
     values = {name: cols.get(name, _null()) for name in RAW_COLUMNS if name != "file_id"}
     if "pri" not in cols:
         values["pri"] = F.lit(None).cast("int")
+    if "truncated" not in cols:
+        values["truncated"] = F.lit(False)
     return df.select(
         F.lit(file_id).alias("file_id"),
         *[values[name].alias(name) for name in RAW_COLUMNS if name != "file_id"],
@@ -77,8 +82,23 @@ def read_lines(spark, path: str) -> DataFrame:
     )
 
 
-def _status(value: Column, matched: Column, fmt: str) -> Column:
-    status = F.when(value.rlike(BLANK), F.lit("blank")).when(matched, F.lit("ok"))
+def cap_line(text: Column, cap: int) -> tuple[Column, Column]:
+    """`text` cut to its first `cap` characters, and whether it was cut.
+
+    What a user expects of an over-long line is what Graylog, Loki or Splunk do:
+    the event is kept and counted, its text cut, and the cut is reported
+    (FileReport.truncated_lines and a warning). Without a cap a single line of
+    hundreds of MB would be what every pattern, level rule and mask reads.
+    `octet_length` is the stored size, known without a scan, and a text of at most
+    `cap` bytes has at most `cap` characters: only longer texts pay for counting.
+    """
+    long = F.octet_length(text) > cap
+    cut = F.coalesce(long & (F.length(text) > cap), F.lit(False))
+    return F.when(long, F.substring(text, 1, cap)).otherwise(text), cut
+
+
+def _status(blank: Column, value: Column, matched: Column, fmt: str) -> Column:
+    status = F.when(blank, F.lit("blank")).when(matched, F.lit("ok"))
     if fmt in MULTILINE_EVENTS:
         status = status.when(value.rlike(CONTINUATION), F.lit("continuation"))
     return status.otherwise(F.lit("unparsed"))
@@ -92,8 +112,9 @@ GROUP_SEP = "\u0001"
 _SHORTCUT_BREAKERS = (MATCHED, GROUP_SEP, "\r", "\u0085", "\u2028", "\u2029")
 
 
-def _groups(lines: DataFrame, pattern: str) -> DataFrame:
-    """Lines with `matched` and `g1..gN` (the pattern's groups, "" when absent).
+def _groups(lines: DataFrame, pattern: str, keep: list[str]) -> DataFrame:
+    """Lines with `matched` and `g1..gN` (the pattern's groups, "" when absent),
+    and the columns `keep`.
 
     `regexp_extract` runs the whole-line pattern once per group; a line log has
     four to nine groups. Instead one `regexp_replace` rewrites a matching line
@@ -108,30 +129,41 @@ def _groups(lines: DataFrame, pattern: str) -> DataFrame:
     template = MATCHED + GROUP_SEP.join(f"${i}" for i in range(1, count + 1))
     clean = reduce(lambda a, b: a & b, [~value.contains(ch) for ch in _SHORTCUT_BREAKERS])
     rewritten = F.when(clean, F.regexp_replace(value, pattern, template))
-    staged = lines.select(value, clean.alias("clean"), rewritten.alias("rewritten"))
+    staged = lines.select(value, *keep, clean.alias("clean"), rewritten.alias("rewritten"))
     is_clean = F.col("clean")
     matched = F.when(is_clean, F.col("rewritten").startswith(MATCHED)).otherwise(value.rlike(pattern))
     parts = F.split(F.substring(F.col("rewritten"), 2, 1 << 30), GROUP_SEP)
-    staged = staged.select(value, is_clean, matched.alias("matched"), F.when(matched, parts).alias("parts"))
+    staged = staged.select(
+        value, *keep, is_clean, matched.alias("matched"), F.when(matched, parts).alias("parts")
+    )
     groups = [
         F.when(is_clean, F.get(F.col("parts"), i - 1))
         .otherwise(F.regexp_extract(value, pattern, i))
         .alias(f"g{i}")
         for i in range(1, count + 1)
     ]
-    return staged.select(value, "matched", *groups)
+    return staged.select(value, *keep, "matched", *groups)
 
 
-def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
+def read_raw(spark, path: str, file_id: int, fmt: str, max_line_chars: int) -> DataFrame:
+    """Every pattern reads the line cut to `max_line_chars` (`cap_line`), also when
+    the user chose the format (detection never saw the file's lines then)."""
     pattern = RAW_PATTERNS[fmt]
-    lines = _groups(read_lines(spark, path), pattern)
+    whole = F.col("value")
+    value, cut = cap_line(whole, max_line_chars)
+    # Blank is decided on the whole line, or a cut would make blanks followed by a
+    # word blank; `^\s*$` is one class run, linear in the line.
+    lines = read_lines(spark, path).select(
+        value.alias("value"), whole.rlike(BLANK).alias("blank"), cut.alias("truncated")
+    )
+    lines = _groups(lines, pattern, keep=["blank", "truncated"])
     value = F.col("value")
 
     def group(i: int) -> Column:
         return F.col(f"g{i}")
 
     matched = F.col("matched")
-    status = _status(value, matched, fmt)
+    status = _status(F.col("blank"), value, matched, fmt)
     ok = F.col("status") == "ok"
 
     if fmt == "syslog":
@@ -181,7 +213,9 @@ def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
         cols = dict(
             ts_raw=group(1),
             ts_kind=F.lit("apache"),
-            level_raw=F.regexp_extract(level_field, r"([^:]+)$", 1),
+            # After the last colon. (`([^:]+)$` found it by trying every start:
+            # quadratic in a long field without one.)
+            level_raw=F.substring_index(level_field, ":", -1),
             service=_blank_to_null(F.regexp_extract(level_field, r"^([^:]+):", 1)),
             ip_raw=_blank_to_null(group(3)),
             message=group(4),
@@ -213,12 +247,15 @@ def read_raw(spark, path: str, file_id: int, fmt: str) -> DataFrame:
         raise ValueError(f"no reader for {fmt}")
 
     count = re.compile(pattern).groups
-    staged = lines.select(value, status.alias("status"), *[group(i) for i in range(1, count + 1)])
+    staged = lines.select(
+        value, "truncated", status.alias("status"), *[group(i) for i in range(1, count + 1)]
+    )
     return _raw_record(
         staged,
         file_id,
         status=F.col("status"),
         line=value,
+        truncated=F.col("truncated"),
         **{k: F.when(ok, v) for k, v in cols.items()},
     )
 
@@ -312,9 +349,13 @@ def read_jsonl(spark, path: str, file_id: int, detected: Detected) -> DataFrame:
     )
 
 
-def read_file(spark, path: str, file_id: int, detected: Detected, multiline_max: int) -> DataFrame:
+def read_file(
+    spark, path: str, file_id: int, detected: Detected, multiline_max: int, max_line_chars: int
+) -> DataFrame:
+    """A CSV record or JSON line is parsed whole (no backtracking in either parser);
+    its message is cut to `max_line_chars` by `normalize`, before any pattern."""
     if detected.format in ("csv", "loghub_csv"):
         return read_csv(spark, path, file_id, detected, multiline_max)
     if detected.format == "jsonl":
         return read_jsonl(spark, path, file_id, detected)
-    return read_raw(spark, path, file_id, detected.format)
+    return read_raw(spark, path, file_id, detected.format, max_line_chars)

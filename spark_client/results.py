@@ -39,6 +39,7 @@ class TimestampRecheck(Exception):  # noqa: N818 - a signal to the engine, not a
 _SMALL = {
     GID["file"]: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
     GID["sample"]: ("file_id", "sample", "cnt"),
+    GID["trunc"]: ("file_id", "cnt"),
     GID["ip"]: ("distinct_ips",),
     GID["msg"]: ("message", "cnt"),
     GID["min"]: ("bucket_start", "bucket_seconds", "cnt"),
@@ -190,7 +191,7 @@ def assemble(
         raise
 
     if file_ids is not None:
-        for gid in (GID["file"], GID["sample"]):
+        for gid in (GID["file"], GID["sample"], GID["trunc"]):
             for row in small[gid]:
                 row["file_id"] = file_ids[row["file_id"]]
 
@@ -227,6 +228,8 @@ def assemble(
 
     for row in sorted(small[GID["sample"]], key=lambda r: (-r["cnt"], r["sample"])):
         reports[row["file_id"]].samples.append(row["sample"])
+    for row in small[GID["trunc"]]:
+        reports[row["file_id"]].truncated_lines += row["cnt"]
 
     distinct_ips = sum(row["distinct_ips"] or 0 for row in small[GID["ip"]])
     top_messages = {row["message"]: row["cnt"] for row in small[GID["msg"]]}
@@ -260,7 +263,7 @@ def assemble(
         "errors_per_service": ranked(per_service, "service", n),
         "errors_by_severity": ranked(by_severity, "level"),
     }
-    _warn_files(reports)
+    _warn_files(reports, options.max_line_chars)
     return AnalysisOutput(
         summary=summary,
         files=[reports[k] for k in sorted(reports)],
@@ -285,10 +288,12 @@ def _warn(report: FileReport, text: str) -> None:
     report.warning = f"{report.warning}; {text}" if report.warning else text
 
 
-def _warn_files(reports: dict[int, FileReport]) -> None:
+def _warn_files(reports: dict[int, FileReport], max_line_chars: int) -> None:
     for report in reports.values():
         if report.error:
             continue
+        if report.truncated_lines:
+            _warn(report, _truncated_text(report, max_line_chars))
         if report.rows == 0 and report.unparsed_lines:
             _warn(
                 report,
@@ -305,3 +310,14 @@ def _warn_files(reports: dict[int, FileReport]) -> None:
                 "yy/MM/dd HH:mm:ss, syslog 'Jun 14 15:16:01', Apache and access-log times, "
                 "and epoch seconds or milliseconds",
             )
+
+
+def _truncated_text(report: FileReport, max_line_chars: int) -> str:
+    n = report.truncated_lines
+    what = "message" if report.format in ("csv", "loghub_csv", "jsonl") else "line"
+    many = n != 1
+    return (
+        f"{n} {what}{'s' if many else ''} longer than {max_line_chars:,} characters "
+        f"{'were' if many else 'was'} read as {'their' if many else 'its'} first {max_line_chars:,} "
+        "(the rows are counted as usual; the limit is analytics.max_line_chars)"
+    )

@@ -62,6 +62,9 @@ class EngineOptions:
     finish_in_worker_max_bytes: int = 32 * 1024 * 1024
     finish_in_worker_max_rows: int = 300_000
     detect_sample_lines: int = 50
+    # A raw line, or a CSV / JSON message, is read as its first max_line_chars
+    # characters (config analytics.max_line_chars; spark_client.parsers.cap_line).
+    max_line_chars: int = 65_536
     trend_max_buckets: int = 200
     error_levels: tuple[str, ...] = ("ERROR", "CRITICAL")
     level_aliases: dict[str, list[str]] = field(default_factory=dict)
@@ -80,6 +83,7 @@ class FileReport:
     rows: int = 0
     unparsed_lines: int = 0
     continuation_lines: int = 0
+    truncated_lines: int = 0
     rows_without_timestamp: int = 0
     error_count: int = 0
     first_ts: str | None = None
@@ -96,6 +100,7 @@ class FileReport:
             "rows": self.rows,
             "unparsed_lines": self.unparsed_lines,
             "continuation_lines": self.continuation_lines,
+            "truncated_lines": self.truncated_lines,
             "rows_without_timestamp": self.rows_without_timestamp,
             "error_count": self.error_count,
             "first_ts": self.first_ts,

@@ -17,6 +17,7 @@ from django.urls import reverse
 from analyses.models import Analysis, AnalysisFile, RollupIp, Status
 from analyses.services.execute import analysis_execute
 from analyses.uploads import INCOMING
+from bench.pathological import corpus
 from tests.analyses.helpers import upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.spark]
@@ -119,11 +120,36 @@ CORPUS: dict[str, tuple[bytes | str, dict]] = {
 }
 
 
+def _pathological() -> dict[str, tuple[str, dict]]:
+    """Every format with lines built to make a backtracking regex try every split
+    (runs of 256 KB of blanks, `[`, `"`, digits, `\\`, `:`, tabs; near-miss
+    prefixes): each line is counted, cut to the line cap (bench/pathological.py)."""
+    cap = settings.LOGPLATFORM["analytics"]["max_line_chars"]
+    files = {}
+    for case in corpus():
+        expected = case.expected(cap)
+        files[f"pathological-{case.name}"] = (
+            case.text(),
+            {
+                "format": case.format,
+                "rows": expected["rows"],
+                "unparsed": expected["unparsed"],
+                "continuation_lines": expected["continuation"],
+                "truncated_lines": expected["truncated"],
+            },
+        )
+    return files
+
+
+# A guard against a hang (a pathological line used to take tens of minutes), not a
+# timing assertion. SIGALRM (the default method) also stops a Python regex.
+@pytest.mark.timeout(900)
 @pytest.mark.usefixtures("spark_url")  # analysis_execute talks to the test session's server
 def test_the_corpus_in_one_analysis(client_for, bob):
     client = client_for(bob)
+    corpus_files = {**CORPUS, **_pathological()}
     files = [upload("good.csv", GOOD)] + [
-        upload(name, content) for name, (content, _) in CORPUS.items() if content
+        upload(name, content) for name, (content, _) in corpus_files.items() if content
     ]
     response = client.post(reverse("analyses:upload"), {"files": files}, HTTP_ACCEPT="application/json")
     assert response.status_code == 202, response.content
@@ -140,7 +166,7 @@ def test_the_corpus_in_one_analysis(client_for, bob):
     reports = {f["name"]: f for f in result_document(analysis=analysis)["files"]}
     assert reports["good.csv"]["rows"] == 40 and reports["good.csv"]["error"] is None
     outcomes = {}
-    for name, (content, expected) in CORPUS.items():
+    for name, (content, expected) in corpus_files.items():
         if not content:
             continue
         report = reports[name]

@@ -22,6 +22,7 @@ def engine_options(**overrides) -> EngineOptions:
         level_inference=[(r["level"], r["pattern"]) for r in cfg["level_inference"]],
         column_aliases=cfg["column_aliases"],
         trend_max_buckets=cfg["trend_max_buckets"],
+        max_line_chars=cfg["max_line_chars"],
     )
     base.update(overrides)
     return EngineOptions(**base)
