@@ -29,6 +29,7 @@ def engine_options(analysis: Analysis) -> EngineOptions:
         finish_in_worker_max_bytes=cfg["finish_in_worker_max_mb"] * 1024 * 1024,
         finish_in_worker_max_rows=cfg["finish_in_worker_max_rows"],
         detect_sample_lines=cfg["detect_sample_lines"],
+        max_line_chars=cfg["max_line_chars"],
         trend_max_buckets=cfg["trend_max_buckets"],
         error_levels=tuple(cfg["error_levels"]),
         level_aliases=cfg["levels"],
