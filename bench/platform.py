@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datagen import Generated
-from bench.procs import Proc
+from logplatform.processes import Child
 
 BENCH_DB = "logplatform_bench"
 TEAM = "bench"
@@ -106,8 +106,8 @@ def stored_upload(gen: Generated):  # noqa: ANN201 - StoredUpload
     )
 
 
-def qcluster_start(env: dict[str, str], log: Path) -> Proc:
-    proc = Proc([sys.executable, "manage.py", "qcluster"], log, env)
+def qcluster_start(env: dict[str, str], log: Path) -> Child:
+    proc = Child([sys.executable, "manage.py", "qcluster"], log=log, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not proc.alive():

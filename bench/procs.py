@@ -1,73 +1,19 @@
-"""Child processes of the bench (qcluster, gunicorn) and their resident memory."""
+"""The resident memory of the bench's child processes (qcluster, gunicorn: started
+as logplatform.processes.Child), and a free port for them."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 from logplatform.processes import descendants, rss_kb
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def port_answers(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-class Proc:
-    """A child in its own process group, logging to a file; stopped group-wide."""
-
-    def __init__(self, argv: list[str], log: Path, env: dict[str, str]) -> None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self.log = log
-        self.handle = log.open("ab")
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def tail(self, lines: int = 30) -> str:
-        self.handle.flush()
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout: float = 30) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=timeout)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.handle.close()
 
 
 def tree(root: int) -> list[int]:

@@ -20,30 +20,16 @@ from typing import Any
 
 import requests
 
-from bench.procs import MemoryWatch, Proc, port_answers
-from logplatform.processes import web_command
+from bench.procs import MemoryWatch
+from logplatform.processes import Child, web_start
 
 UPLOAD_PATH = "/analyses/upload/"
 CHUNK = 1024 * 1024
 
 
-def gunicorn_start(env: dict[str, str], port: int, log: Path) -> Proc:
+def gunicorn_start(env: dict[str, str], port: int, log: Path) -> Child:
     """The web process as `make web` runs it (one gthread worker, 4 threads)."""
-    argv = web_command(f"127.0.0.1:{port}")
-    proc = Proc(argv, log, env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"gunicorn exited:\n{proc.tail()}")
-        if port_answers(port):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status_code == 200:
-                    return proc
-            except requests.RequestException:
-                pass
-        time.sleep(0.2)
-    proc.stop()
-    raise RuntimeError(f"gunicorn did not answer on port {port}:\n{proc.tail()}")
+    return web_start(port=port, env=env, log=log)
 
 
 def signed_in(base: str, username: str, password: str) -> requests.Session:
@@ -111,7 +97,7 @@ def upload_stream(
     return {"seconds": seconds, "bytes": size, "response": json.loads(body)}
 
 
-def upload_big(session: requests.Session, port: int, web: Proc, path: Path) -> dict[str, Any]:
+def upload_big(session: requests.Session, port: int, web: Child, path: Path) -> dict[str, Any]:
     """(d): throughput and the web process tree's peak memory during one large upload."""
     with MemoryWatch(web.pid) as watch:
         result = upload_stream(session, port, path)

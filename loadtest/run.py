@@ -24,9 +24,7 @@ import io
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -37,7 +35,7 @@ from pathlib import Path
 import requests
 
 from bench.web import signed_in as web_signed_in
-from logplatform.processes import tree_rss_mb, web_command
+from logplatform.processes import Child, tree_rss_mb, web_start
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password-123"  # noqa: S105 - a throwaway user on a test database
@@ -83,25 +81,15 @@ def prepare(analyses: int, rows: int, users: int) -> tuple[list[str], list[int]]
     return usernames, ids
 
 
-def start_web(port: int, workers: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        web_command(f"127.0.0.1:{port}", workers=workers, threads=8),
-        cwd=BASE_DIR,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start_web(port: int, workers: int) -> Child:
+    """gunicorn with this process's environment, its log in artifacts/load-web.log."""
+    return web_start(
+        port=port,
+        env=dict(os.environ),
+        log=BASE_DIR / "artifacts" / "load-web.log",
+        workers=workers,
+        threads=8,
     )
-    for _ in range(100):
-        if proc.poll() is not None:
-            break
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError(f"gunicorn did not start on port {port} (is the port taken?)")
 
 
 def signed_in(url: str, username: str) -> requests.Session:
@@ -324,8 +312,7 @@ def main() -> None:
             report["uploads"] = uploads(url, usernames[0], args.uploads, args.upload_mb, web.pid)
             print(json.dumps(report["uploads"], indent=2), flush=True)
     finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(timeout=30)
+        web.stop()
         cleanup_uploads(ids)
     out = BASE_DIR / "artifacts" / "load.json"
     out.write_text(json.dumps(report, indent=2))

@@ -1,4 +1,5 @@
-"""Shared fixtures: storage, a real Spark Connect server, personas, a real qcluster.
+"""Shared fixtures: storage, a real Spark Connect server, personas, API clients, and
+real child processes (a qcluster, a web server) on the test database.
 
 Personas encode the permission matrix (healthchecks style):
     alice   owner of team A        bob     member of team A
@@ -9,20 +10,21 @@ Personas encode the permission matrix (healthchecks style):
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from accounts import tokens
 from accounts.models import Role
+from logplatform.processes import Child, wait_until, web_start
+from tests.logdata import make_events
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-staple"
@@ -183,6 +185,34 @@ def client_for(client):
     return sign_in
 
 
+@pytest.fixture
+def fast_passwords(settings) -> None:
+    """The personas' passwords hash with PBKDF2's million rounds otherwise (~1 s each).
+    Not for tests whose child processes check a password: they hash with the
+    project's own hashers."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def api():
+    """api(user) -> an APIClient sending a fresh token of that user; api() -> no credentials."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _, raw = tokens.api_token_create(user=user, name="tests")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def events():
+    """900 events over 30 hours (tests.logdata), the input of the API's analyses."""
+    return make_events(900, seed=606, span_hours=30)
+
+
 # --------------------------------------------------------------------------- processes
 
 
@@ -212,51 +242,45 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Process:
-    def __init__(self, argv: list[str], log: Path, env: dict[str, str]) -> None:
-        self.log = log
-        self.handle = log.open("wb")
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        self.handle.flush()
-        return self.log.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-        # Signal the whole process group even if its leader is gone: its children
-        # (qcluster workers, gunicorn workers) may still run.
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self.handle.close()
-
-
 @pytest.fixture
-def qcluster(transactional_db, spark_url, tmp_path) -> Iterator[Process]:
-    """A real `manage.py qcluster` on the test database."""
-    proc = Process(
-        [sys.executable, "manage.py", "qcluster"], tmp_path / "qcluster.log", child_env(Q_WORKERS="2")
+def qcluster(transactional_db, spark_url, tmp_path) -> Iterator[Child]:
+    """A real `manage.py qcluster` on the test database, yielded once its cluster runs."""
+    proc = Child(
+        [sys.executable, "manage.py", "qcluster"], log=tmp_path / "qcluster.log", env=child_env(Q_WORKERS="2")
     )
-    time.sleep(1.0)
-    assert proc.proc.poll() is None, proc.output()
     try:
+        wait_until(
+            lambda: "running." in proc.output() or not proc.alive(),
+            timeout=60,
+            message=lambda: f"the qcluster to run; its log:\n{proc.tail()}",
+        )
+        assert proc.alive(), proc.output()
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def web_server(transactional_db, tmp_path) -> Iterator[Callable[..., str]]:
+    """web_server(threads=4, **env) -> the URL of a real gunicorn (as `make web` starts
+    it) on the test database, once it answers; `env` adds to its environment (e.g.
+    LOGPLATFORM_CONFIG). Stopped at the end of the test."""
+    started: list[Child] = []
+
+    def start(*, threads: int = 4, **env: str) -> str:
+        port = free_port()
+        started.append(
+            web_start(
+                port=port,
+                env=child_env(**env),
+                log=tmp_path / f"web-{len(started)}.log",
+                threads=threads,
+            )
+        )
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.stop()

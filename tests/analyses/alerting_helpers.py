@@ -165,7 +165,8 @@ class Listener:
                 ends = time.monotonic() + self.trickle_seconds
                 while time.monotonic() < ends and not self.stopping.is_set():
                     conn.sendall(b"X")
-                    time.sleep(self.interval)
+                    # The trickle under test (a byte per interval), cut short by close().
+                    self.stopping.wait(self.interval)
                 conn.sendall(b"-Slow: yes\r\nContent-Length: 0\r\n\r\n")
                 self.trickle_finished.set()
             except OSError:

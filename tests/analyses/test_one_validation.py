@@ -16,11 +16,8 @@ from django.urls import reverse
 from analyses.models import AlertRule, Analysis, Status
 from tests.analyses.alerting_helpers import form_data
 from tests.analyses.helpers import make_analysis, upload
-from tests.api import conftest as api_fixtures
 
 pytestmark = pytest.mark.django_db
-api = api_fixtures.api  # token clients for the personas
-fresh_throttles = api_fixtures.fresh_throttles
 
 CSV = "timestamp,log_level,message\n2024-01-01 00:00:00,ERROR,boom\n"
 

@@ -17,18 +17,11 @@ from analyses.models import Analysis
 from analyses.services.create import analysis_rerun
 from analyses.uploads import StreamingUploadHandler, incoming_dir, storage_root
 from tests.analyses.helpers import make_analysis, upload
-from tests.api import conftest as api_fixtures
 
-pytestmark = pytest.mark.django_db
-api = api_fixtures.api  # token clients for the personas
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 CSV = "timestamp,log_level,message\n2024-01-01 00:00:00,ERROR,boom\n2024-01-01 00:00:01,INFO,ok\n"
 TB = 1024**4
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def leftovers() -> list:

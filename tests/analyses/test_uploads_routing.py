@@ -16,10 +16,8 @@ from accounts.models import Membership, Role, Team
 from analyses.models import AlertRule, Analysis
 from analyses.uploads import incoming_dir
 from tests.analyses.helpers import upload
-from tests.api import conftest as api_fixtures
 
 pytestmark = pytest.mark.django_db
-api = api_fixtures.api  # token clients for the personas
 
 CSV = "timestamp,log_level,message\n2024-01-01 00:00:00,ERROR,boom\n"
 

@@ -11,17 +11,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 from django.db import connection
 from django_q.models import Schedule
 
-from logplatform.processes import web_command
+from logplatform.processes import Child, wait_until, web_start
 from spark_client import server
-from tests.conftest import PASSWORD, Process, child_env, free_port
+from tests.conftest import PASSWORD, child_env, free_port
 
 pytestmark = pytest.mark.chaos
+T = TypeVar("T")
 
 OVERRIDE = """
 worker:
@@ -71,10 +73,10 @@ class Stack:
             LOGPLATFORM_FAULTS=faults,
             Q_WORKERS="2",
         )
-        self.qclusters: list[Process] = []
+        self.qclusters: list[Child] = []
         self.web_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
-        self.web: Process | None = None
+        self.web: Child | None = None
         # transactional tests flush the data migration's schedule: put it back.
         Schedule.objects.update_or_create(
             name="Reap expired analysis leases",
@@ -86,11 +88,11 @@ class Stack:
             },
         )
 
-    def start_qcluster(self) -> Process:
-        proc = Process(
+    def start_qcluster(self) -> Child:
+        proc = Child(
             [sys.executable, "manage.py", "qcluster"],
-            self.tmp_path / f"qcluster-{len(self.qclusters)}.log",
-            self.env,
+            log=self.tmp_path / f"qcluster-{len(self.qclusters)}.log",
+            env=self.env,
         )
         self.qclusters.append(proc)
         return proc
@@ -99,12 +101,14 @@ class Stack:
         self.qclusters[-1].stop(sig=signal.SIGKILL)
 
     def start_web(self) -> None:
-        self.web = Process(
-            web_command(f"127.0.0.1:{self.web_port}", workers=2, threads=8, timeout=120),
-            self.tmp_path / f"web-{time.monotonic_ns()}.log",
-            self.env,
+        self.web = web_start(
+            port=self.web_port,
+            env=self.env,
+            log=self.tmp_path / f"web-{time.monotonic_ns()}.log",
+            workers=2,
+            threads=8,
+            timeout=120,
         )
-        wait_for(lambda: _answers(f"{self.url}/accounts/login/"), 30, "the web server to answer")
 
     def stop(self) -> None:
         for proc in self.qclusters:
@@ -116,25 +120,18 @@ class Stack:
         return "\n".join(p.output() for p in self.qclusters)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.3) -> T:
+    """wait_until through a database restart: a failing query counts as "not yet", and
+    the next try opens a new connection."""
 
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.3):  # noqa: ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def probe() -> T:
         try:
-            value = condition()
-        except Exception:  # the database may be restarting
+            return condition()
+        except Exception:
             connection.close()
-            value = None
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise
+
+    return wait_until(probe, timeout=timeout, message=what, interval=every, ignore=(Exception,))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analyses.models import Analysis, AnalysisResult, RollupService, Status
 from analyses.services.reaper import leases_reap
+from logplatform.processes import descendants
 from spark_client import server
 from tests.chaos.conftest import browser_session, page_upload, pg_restart, wait_for, worker_pid
 from tests.conftest import BASE_DIR
@@ -67,11 +68,15 @@ def test_twenty_analyses_survive_every_fault(stack, bob):
 
     # 1. SIGKILL one worker while it runs an analysis.
     victim = wait_for(running_with_worker, 120, "an analysis to run")
-    os.kill(worker_pid(victim.worker), signal.SIGKILL)
+    killed = worker_pid(victim.worker)
+    os.kill(killed, signal.SIGKILL)
     faults.append(f"killed worker {victim.worker} running analysis {victim.pk}")
 
-    # 2. SIGKILL the whole qcluster, then start it again.
-    time.sleep(3)
+    # 2. Once the cluster has noticed (its sentinel reaped the dead worker), SIGKILL
+    # the whole qcluster, then start it again.
+    wait_for(
+        lambda: killed not in descendants(s.qclusters[-1].pid), 60, f"the qcluster to reap worker {killed}"
+    )
     s.kill_qcluster()
     s.start_qcluster()
     faults.append("killed the qcluster and started a new one")
@@ -84,6 +89,8 @@ def test_twenty_analyses_survive_every_fault(stack, bob):
     # 4. SIGKILL the Spark Connect server, then start it again.
     wait_for(running_with_worker, 120, "analyses to run after the database restart")
     server.kill(s.spark_cfg)
+    # Not a wait for anything: the outage itself. Workers that reconnect meanwhile are
+    # refused and must wait for the server (`spark.reconnect_wait_seconds`).
     time.sleep(2)
     server.start(s.spark_cfg)
     faults.append("killed the Spark Connect server and started it again")

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-import requests
 
 from analyses.services.create import LocalFile, analysis_create
 from analyses.services.execute import analysis_execute
-from logplatform.processes import web_command
-from tests.conftest import BASE_DIR, PASSWORD, Process, child_env, free_port
+from tests.conftest import BASE_DIR, PASSWORD
 from tests.logdata import make_events, render_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.spark]
@@ -27,26 +24,9 @@ CHARTS = ["errors_over_time", "top_error_types", "errors_per_ip", "errors_per_se
 
 
 @pytest.fixture
-def web(qcluster, tmp_path):
+def web(qcluster, web_server) -> str:
     """gunicorn serving the app on the test database (with the qcluster running)."""
-    port = free_port()
-    proc = Process(
-        web_command(f"127.0.0.1:{port}", threads=8),
-        tmp_path / "web.log",
-        child_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/accounts/login/", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        raise AssertionError(proc.output())
-    yield url
-    proc.stop()
+    return web_server(threads=8)
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 
 import pytest
-import requests
 
 from accounts import tokens
 from accounts.models import Membership, Role, Team
 from analyses.models import Analysis
-from logplatform.processes import web_command
-from tests.conftest import BASE_DIR, Process, child_env, free_port
+from tests.conftest import BASE_DIR, child_env
 from tests.e2e.test_browser import browser, drop_files, shot, sign_in  # noqa: F401 - browser is a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -26,26 +22,11 @@ CSV = "timestamp,log_level,message\n2024-01-01 00:00:00,ERROR,boom\n"
 
 
 @pytest.fixture
-def web(transactional_db, tmp_path) -> Iterator[str]:
+def web(web_server, tmp_path) -> str:
     """gunicorn on the test database with a 1 MB team quota (no worker: nothing is analysed)."""
     override = tmp_path / "quota.yaml"
     override.write_text("uploads:\n  team_quota_mb: 1\n")
-    port = free_port()
-    proc = Process(
-        web_command(f"127.0.0.1:{port}"), tmp_path / "web.log", child_env(LOGPLATFORM_CONFIG=str(override))
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/accounts/login/", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        raise AssertionError(proc.output())
-    yield url
-    proc.stop()
+    return web_server(LOGPLATFORM_CONFIG=str(override))
 
 
 def test_the_page_names_the_team_and_refuses_a_team_switched_elsewhere(web, browser, alice, team_a):  # noqa: F811

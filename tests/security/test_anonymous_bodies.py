@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +23,6 @@ from django.urls import reverse
 
 from analyses.models import Analysis
 from analyses.uploads import INCOMING
-from logplatform.processes import web_command
-from tests.conftest import Process, child_env, free_port
 
 DECLARED = 500 * 1024 * 1024
 SENT_AT_MOST = 8 * 1024 * 1024
@@ -37,23 +33,8 @@ def partials() -> list[Path]:
 
 
 @pytest.fixture
-def web(transactional_db, tmp_path) -> Iterator[str]:
-    port = free_port()
-    proc = Process(web_command(f"127.0.0.1:{port}"), tmp_path / "web.log", child_env())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{url}/accounts/login/", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            raise AssertionError(proc.output())
-        yield url
-    finally:
-        proc.stop()
+def web(web_server) -> str:
+    return web_server()
 
 
 def csrf_cookie(url: str) -> str:

@@ -171,7 +171,7 @@ def token_client(user) -> tuple[Client, dict]:  # noqa: ANN001
 def admin_expected(status: int, *, name: str, method: str) -> bool:
     """An admin of team A reads everything; of the writes, only those an admin must be
     refused are sent (the others succeed, and would change the world for later rows;
-    tests/api/test_permissions.py covers them)."""
+    tests/security/test_api_permissions.py covers them)."""
     if name in PERSONAL:
         return status in (404, 405)
     if method == "get":

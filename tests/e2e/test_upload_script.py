@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -16,36 +15,16 @@ from django.urls import reverse
 
 from accounts import tokens
 from analyses.models import Analysis, Status
-from logplatform.processes import web_command
-from tests.conftest import BASE_DIR, Process, child_env, free_port
+from tests.conftest import BASE_DIR, child_env
 from tests.logdata import make_events, reference, render_csv
 
-pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.usefixtures("fast_passwords")]
 
 
 @pytest.fixture
-def live(qcluster, tmp_path):
+def live(qcluster, web_server) -> str:
     """gunicorn serving the app on the test database, the qcluster running beside it."""
-    port = free_port()
-    proc = Process(
-        web_command(f"127.0.0.1:{port}"),
-        tmp_path / "web.log",
-        child_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{url}/api/v1/me/", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            raise AssertionError(proc.output())
-        yield url
-    finally:
-        proc.stop()
+    return web_server()
 
 
 def page_metric(html: str, name: str) -> str:

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, settings
 from accounts import tokens
 from accounts.models import ApiToken
 from analyses.models import Alert, AlertRule
-from tests.analyses.helpers import make_analysis
-from tests.api.conftest import store_result
+from tests.analyses.helpers import make_analysis, store_result
 from tests.logdata import make_events, render_csv
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,7 @@ from accounts.models import Role
 from analyses import dashboard, reports, selectors
 from analyses.models import Analysis, AnalysisFile, Status
 from analyses.uploads import incoming_dir, storage_root
-from tests.analyses.helpers import make_analysis, upload
-from tests.api.conftest import store_result
+from tests.analyses.helpers import make_analysis, store_result, upload
 from tests.logdata import make_events, reference
 
 pytestmark = pytest.mark.django_db

@@ -17,12 +17,11 @@ from accounts import invitations, tokens
 from accounts import services as account_services
 from accounts.models import Invitation, Membership, Role, Team
 from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
-from tests.analyses.helpers import make_analysis, upload
-from tests.api.conftest import store_result
+from tests.analyses.helpers import make_analysis, store_result, upload
 from tests.conftest import PASSWORD
 from tests.logdata import make_events, render_csv
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 
 @dataclass
@@ -294,7 +293,7 @@ def test_every_api_operation_is_in_the_matrix():
     for route, pattern in endpoints(api.url_patterns):
         methods = getattr(pattern.callback, "operations", None) or {"ONE": None}
         operations |= {(route, method) for method in methods if method != "HEAD"}
-    # + auth/token/, the one public endpoint (tests/api/test_tokens.py).
+    # + auth/token/, the one public endpoint (tests/accounts/test_tokens.py).
     assert len(operations) == len(OPS) + 1
 
 

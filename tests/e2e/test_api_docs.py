@@ -4,14 +4,9 @@ own static files, under the site's Content Security Policy, without leaving the 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
-import requests
-
-from logplatform.processes import web_command
-from tests.conftest import Process, child_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,27 +14,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
-def server(tmp_path):
-    port = free_port()
-    proc = Process(
-        web_command(f"127.0.0.1:{port}"),
-        tmp_path / "web.log",
-        child_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{url}/api/schema/", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            raise AssertionError(proc.output())
-        yield url
-    finally:
-        proc.stop()
+def server(web_server) -> str:
+    return web_server()
 
 
 def test_the_docs_render_every_operation_from_local_files(server, tmp_path):
