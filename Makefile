@@ -22,8 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP)
 
 check-java:
-	@$(BIN)/python -c "from spark_client.server import require_java; require_java()" 2>/dev/null || \
-	  { $(BIN)/python -c "from spark_client.server import require_java; require_java()" 2>&1 | tail -1; exit 1; }
+	@$(BIN)/python -c "from spark_client.server.local_server import require_java; require_java()" 2>/dev/null || \
+	  { $(BIN)/python -c "from spark_client.server.local_server import require_java; require_java()" 2>&1 | tail -1; exit 1; }
 
 run: install check-java
 	$(BIN)/python manage.py migrate --noinput
@@ -85,9 +85,9 @@ bench: install check-java
 # A Spark standalone cluster on this machine (docs/scaling.md): a master, two
 # workers and a Spark Connect server using them; cluster-stop stops it all.
 cluster: install check-java
-	$(BIN)/python -m spark_client.cluster start
+	$(BIN)/python manage.py spark_cluster start
 
 cluster-stop:
-	$(BIN)/python -m spark_client.cluster stop
+	$(BIN)/python manage.py spark_cluster stop
 
 .PHONY: bench cluster cluster-stop

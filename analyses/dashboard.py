@@ -18,8 +18,7 @@ from django.db.models import Max, Min, QuerySet, Sum
 from django.http import QueryDict
 
 from analyses.models import Analysis, RollupErrorType, RollupIp, RollupService
-from spark_client.aggregate import OTHER
-from spark_client.types import LEVELS
+from spark_client.rows import LEVELS, OTHER
 
 NO_SERVICE = "(none)"  # how rows without a service are shown and filtered
 CHART_TOP = 15

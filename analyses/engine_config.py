@@ -1,11 +1,14 @@
 """The bridge from Django settings and models to spark_client's plain inputs, its
-sessions and its local server. Used by the worker side (analyses.services.execute)
-and the management commands; analysis options are checked before they get here
-(analyses.options)."""
+sessions, its local server and cluster. Used by the worker side
+(analyses.services.execute) and the management commands; analysis options are
+checked before they get here (analyses.options)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,12 +19,23 @@ from spark_client.types import EngineOptions, InputFile
 
 
 def engine_options(analysis: Analysis) -> EngineOptions:
+    """The engine's options for `analysis`: config.yaml's, with the analysis's own on top."""
+    options = analysis.options or {}
+    defaults = engine_options_from_config()
+    return replace(
+        defaults,
+        assume_year=int(options.get("assume_year") or defaults.assume_year),
+        format=options.get("format") or None,
+    )
+
+
+def engine_options_from_config() -> EngineOptions:
+    """The engine's options from config.yaml (analytics, uploads) alone: those of an
+    analysis that sets none of its own, which the server's warm-up also runs with."""
     cfg = settings.LOGPLATFORM["analytics"]
     uploads = settings.LOGPLATFORM["uploads"]
-    options = analysis.options or {}
-    assume_year = options.get("assume_year") or cfg["assume_year"] or dt.date.today().year
     return EngineOptions(
-        assume_year=int(assume_year),
+        assume_year=int(cfg["assume_year"] or dt.date.today().year),
         top_n=cfg["top_n"],
         rollup_cap=cfg["rollup_cap"],
         unparsed_samples_per_file=cfg["unparsed_samples_per_file"],
@@ -36,7 +50,6 @@ def engine_options(analysis: Analysis) -> EngineOptions:
         level_inference=[(rule["level"], rule["pattern"]) for rule in cfg["level_inference"]],
         column_aliases=cfg["column_aliases"],
         max_uncompressed_bytes=uploads["max_file_mb"] * 1024 * 1024 * 4,
-        format=options.get("format") or None,
     )
 
 
@@ -71,7 +84,7 @@ def spark_session(*, wait: bool = False):
     import time
 
     from spark_client.errors import SparkUnavailableError
-    from spark_client.session import get_session
+    from spark_client.server.session import get_session
 
     spark = settings.LOGPLATFORM["spark"]
     deadline = time.monotonic() + (spark["reconnect_wait_seconds"] if wait else 0)
@@ -87,7 +100,7 @@ def spark_session(*, wait: bool = False):
 
 
 def forget_spark_session() -> None:
-    from spark_client.session import drop_session
+    from spark_client.server.session import drop_session
 
     drop_session(settings.SPARK_CONNECT_URL)
 
@@ -97,21 +110,20 @@ def spark_tag(analysis_id: int) -> str:
 
 
 def interrupt_previous(session_id: str, tag: str) -> list[str]:
-    from spark_client.session import interrupt_session_tag
+    from spark_client.server.session import interrupt_session_tag
 
     return interrupt_session_tag(settings.SPARK_CONNECT_URL, session_id, tag)
 
 
 def local_server_config():
-    """The local Spark Connect server of `manage.py spark_server`, from config.yaml.
+    """The local Spark Connect server of `manage.py spark_server`, from config.yaml,
+    warmed up with the options analyses run with.
 
     Its port follows SPARK_CONNECT_URL when that points at this machine, so one
     variable moves both the server and its clients.
     """
-    import os
-
-    from spark_client.server import LocalServerConfig
-    from spark_client.session import parse_url
+    from spark_client.server.local_server import LocalServerConfig
+    from spark_client.server.session import parse_url
 
     spark = settings.LOGPLATFORM["spark"]
     local = spark["local_server"]
@@ -126,6 +138,7 @@ def local_server_config():
         ui_enabled=local["ui_enabled"],
         ui_port=local["ui_port"],
         startup_timeout=local["startup_timeout_seconds"],
+        warm_up_options=engine_options_from_config(),
         warm_up_lines=local["warm_up_lines"],
         conf={k: str(v) for k, v in local["conf"].items()},
         session_conf=session_conf(),
@@ -135,7 +148,17 @@ def local_server_config():
     )
 
 
+def cluster_config():
+    """The Spark standalone cluster of `manage.py spark_cluster` (docs/scaling.md):
+    its run files under DATA_DIR/cluster (or SPARK_CLUSTER_DIR), its Connect
+    server warmed up like the local one."""
+    from spark_client.server.cluster import ClusterConfig
+
+    run_dir = os.environ.get("SPARK_CLUSTER_DIR") or Path(settings.DATA_DIR) / "cluster"
+    return ClusterConfig(run_dir=Path(run_dir), warm_up_options=engine_options_from_config())
+
+
 def spark_is_local() -> bool:
-    from spark_client.session import parse_url
+    from spark_client.server.session import parse_url
 
     return parse_url(settings.SPARK_CONNECT_URL).host in ("127.0.0.1", "localhost", "::1")

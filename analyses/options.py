@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from spark_client.types import FORMAT_LABELS, FORMATS
+from spark_client.rows import FORMAT_LABELS, FORMATS
 
 YEAR_MIN = 1970
 YEAR_MAX = 2100

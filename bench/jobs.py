@@ -20,10 +20,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.engine import result_rows
-from spark_client.normalize import MESSAGE_KEY_CHARS, mask_message
-from spark_client.patterns import IPV4
-from spark_client.results import assemble
+from spark_client.engine.normalize import MESSAGE_KEY_CHARS, mask_message
+from spark_client.engine.patterns import IPV4
+from spark_client.engine.query import result_rows
+from spark_client.engine.results import assemble
 from spark_client.types import AnalysisOutput, EngineOptions, FileReport
 
 CSV_SCHEMA = "ts timestamp, level string, message string, ip string, service string, endpoint string"
@@ -97,7 +97,7 @@ def minimal_job(spark, path: str, fmt: str, options: EngineOptions) -> JobResult
     job would not have computed the same aggregates."""
     started = time.perf_counter()
     # The same result path as the platform's: a small input is finished in this
-    # process (spark_client.finish), a large one by Spark.
+    # process (spark_client.engine.finish), a large one by Spark.
     stats = {"spark_queries": 1, "result_rows": 0, "bytes_in": os.path.getsize(path)}
     rows = result_rows(_as_normalised(minimal_rows(spark, path, fmt)), options, stats)
     reports = {1: FileReport(file_id=1, name=path.rsplit("/", 1)[-1], format=fmt)}

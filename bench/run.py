@@ -20,6 +20,7 @@ import os
 import platform as host
 import statistics
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,36 +114,34 @@ def warmup_rounds(size: int, given: int | None) -> int:
 
 
 def spark_start(root: Path, url: str | None) -> tuple[str, Any, dict[str, Any]]:
-    """The bench's own local Spark Connect server (config.yaml's settings), or a given one."""
-    if url:
-        return url, None, {"given": url}
-    from logplatform import config
-    from spark_client import server
+    """Django set up for the bench (its database, storage and Spark URL), then the
+    bench's own local Spark Connect server, set up from config.yaml as the
+    platform's is (analyses.engine_config.local_server_config), or a given one."""
+    from bench import platform
 
-    override = os.environ.get("LOGPLATFORM_CONFIG")
-    spark = config.load(ROOT.parent / "config" / "config.yaml", Path(override) if override else None)["spark"]
-    local = spark["local_server"]
-    port = free_port()
-    cfg = server.LocalServerConfig(
+    given = url
+    url = url or f"sc://127.0.0.1:{free_port()}"
+    platform.django_ready(platform.environment(root=root, spark_url=url))
+    if given:
+        return url, None, {"given": url}
+    from analyses import engine_config
+    from spark_client.server import local_server
+
+    # The platform's server (its port from the URL), with its files under the
+    # bench's directory; its warm-up is timed apart from its start.
+    cfg = replace(
+        engine_config.local_server_config(),
         run_dir=root / "spark",
-        port=port,
-        master=local["master"],
-        driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", local["driver_memory"]),
         ui_enabled=False,
-        startup_timeout=local["startup_timeout_seconds"],
-        warm_up_lines=local["warm_up_lines"],
-        conf={k: str(v) for k, v in local["conf"].items()},
-        session_conf={k: str(v) for k, v in spark["session_conf"].items()},
-        partitions_per_core=spark["shuffle_partitions_per_core"],
+        token=None,
         name="bench-connect-server",
-        warm_up=False,
     )
     started = time.monotonic()
-    server.start(cfg)
+    local_server.start(replace(cfg, warm_up_options=None))
     up = time.monotonic() - started
-    warm = server.warm_up(cfg)
-    info = {"port": port, "start_seconds": round(up, 1), "warm_up_seconds": round(warm or 0, 1)}
-    return f"sc://127.0.0.1:{port}", cfg, info
+    warm = local_server.warm(cfg)
+    info = {"port": cfg.port, "start_seconds": round(up, 1), "warm_up_seconds": round(warm or 0, 1)}
+    return url, cfg, info
 
 
 def main() -> None:
@@ -200,14 +199,10 @@ def _main_pathological(args: argparse.Namespace, root: Path, result: dict[str, A
     url, spark_cfg, result["spark_server"] = spark_start(root, args.spark_url)
     stack = _Stack(spark_cfg)
     try:
-        from bench import platform
-
-        platform.django_ready(platform.environment(root=root, spark_url=url))
         from analyses import engine_config
-        from analyses.models import Analysis
-        from spark_client.session import connect
+        from spark_client.server.session import connect
 
-        options = engine_config.engine_options(Analysis(options={}))
+        options = engine_config.engine_options_from_config()
         spark = stack.add(_Session(connect(url, **engine_config.session_options())))
         result["pathological"] = pathological.bench(
             spark,
@@ -257,22 +252,20 @@ class _Stack:
         for proc in reversed(self.procs):
             proc.stop()
         if self.spark_cfg is not None:
-            from spark_client import server
+            from spark_client.server import local_server
 
-            server.stop(self.spark_cfg)
+            local_server.stop(self.spark_cfg)
 
 
 def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: ANN001
     from bench import jobs, platform, web
 
-    env = platform.environment(root=root, spark_url=url)
-    platform.django_ready(env)
+    env = platform.environment(root=root, spark_url=url)  # Django is ready (spark_start)
     from analyses import engine_config
-    from analyses.models import Analysis
-    from spark_client.session import connect
+    from spark_client.server.session import connect
 
     team, user = platform.bench_team()
-    options = engine_config.engine_options(Analysis(options={}))
+    options = engine_config.engine_options_from_config()
     spark = stack.add(_Session(connect(url, **engine_config.session_options())))
     qcluster = stack.add(platform.qcluster_start(env, logs / "qcluster.log"))
     # Every django-q2 worker opens its own Spark session on its first task.

@@ -9,36 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMATS = (
-    "csv",
-    "loghub_csv",
-    "jsonl",
-    "syslog",
-    "syslog5424",
-    "log4j_spark",
-    "log4j_iso",
-    "log4j_dash",
-    "apache_error",
-    "nginx_error",
-    "access_log",
-)
-
-FORMAT_LABELS = {
-    "csv": "CSV",
-    "loghub_csv": "loghub structured CSV",
-    "jsonl": "JSON lines",
-    "syslog": "syslog (RFC 3164)",
-    "syslog5424": "syslog (RFC 5424)",
-    "log4j_spark": "log4j (Spark yy/MM/dd)",
-    "log4j_iso": "log4j (ISO, [thread] class:)",
-    "log4j_dash": "log4j (ISO, - LEVEL [thread:class@line] -)",
-    "apache_error": "Apache error log",
-    "nginx_error": "Nginx error log",
-    "access_log": "Apache/Nginx access log",
-}
-
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")
-
 
 @dataclass(frozen=True)
 class InputFile:
@@ -57,13 +27,13 @@ class EngineOptions:
     rollup_cap: int = 200
     unparsed_samples_per_file: int = 20
     csv_multiline_max_bytes: int = 256 * 1024 * 1024
-    # Inputs up to this size are ranked and capped in the worker (spark_client.finish),
+    # Inputs up to this size are ranked and capped in the worker (engine.finish),
     # unless Spark's grouped rows exceed the row budget.
     finish_in_worker_max_bytes: int = 32 * 1024 * 1024
     finish_in_worker_max_rows: int = 300_000
     detect_sample_lines: int = 50
     # A raw line, or a CSV / JSON message, is read as its first max_line_chars
-    # characters (config analytics.max_line_chars; spark_client.parsers.cap_line).
+    # characters (config analytics.max_line_chars; engine.parsers.cap_line).
     max_line_chars: int = 65_536
     trend_max_buckets: int = 200
     error_levels: tuple[str, ...] = ("ERROR", "CRITICAL")

@@ -86,7 +86,8 @@ def static_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Spark Connect server: SPARK_CONNECT_URL if given, else one started here."""
-    from spark_client import server
+    from analyses.engine_config import engine_options_from_config
+    from spark_client.server import local_server
 
     given = os.environ.get("TEST_SPARK_CONNECT_URL") or os.environ.get("SPARK_CONNECT_URL")
     if given:
@@ -96,7 +97,7 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     port = free_port()
     ui_port = free_port()
-    cfg = server.LocalServerConfig(
+    cfg = local_server.LocalServerConfig(
         run_dir=tmp_path_factory.mktemp("spark"),
         port=port,
         driver_memory="2g",
@@ -105,8 +106,9 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ui_port=ui_port,
         conf={"spark.ui.retainedExecutions": "10000"},
         name="test-connect-server",
+        warm_up_options=engine_options_from_config(),
     )
-    server.start(cfg)
+    local_server.start(cfg)
     os.environ["TEST_SPARK_UI_URL"] = f"http://127.0.0.1:{ui_port}"
     url = f"sc://127.0.0.1:{port}"
     settings.SPARK_CONNECT_URL = url
@@ -114,13 +116,13 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        server.stop(cfg)
+        local_server.stop(cfg)
 
 
 @pytest.fixture(scope="session")
 def spark(spark_url: str):
     from analyses.engine_config import session_options
-    from spark_client.session import connect
+    from spark_client.server.session import connect
 
     session = connect(spark_url, **session_options())
     yield session

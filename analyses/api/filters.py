@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from analyses import dashboard
 from analyses.models import Analysis
-from spark_client.types import LEVELS
+from spark_client.rows import LEVELS
 
 MOMENT_HELP = (
     "ISO 8601 date or date and time, e.g. 2024-03-01T14:00 or 2024-03-01T14:00:00Z; "

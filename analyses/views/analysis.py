@@ -19,7 +19,7 @@ from analyses.uploads import StoredPathError, StoredUpload, stored_path_resolve
 from analyses.views.common import wants_json
 from logplatform.api.throttling import upload_throttle_wait
 from logplatform.upload_state import upload_state
-from spark_client.types import FORMAT_LABELS
+from spark_client.rows import FORMAT_LABELS
 
 
 def _upload_context(membership: Membership) -> dict:

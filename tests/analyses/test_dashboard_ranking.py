@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from analyses import dashboard
 from analyses.models import RollupErrorType, RollupIp, RollupService
-from spark_client.aggregate import OTHER
+from spark_client.rows import OTHER
 from tests.analyses.helpers import make_analysis
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.db import connection
 from django_q.models import Schedule
 
 from logplatform.processes import Child, wait_until, web_start
-from spark_client import server
+from spark_client.server import local_server
 from tests.conftest import PASSWORD, child_env, free_port
 
 pytestmark = pytest.mark.chaos
@@ -47,22 +47,27 @@ def pg_restart() -> bool:
 
 
 @pytest.fixture
-def chaos_spark(tmp_path_factory) -> Iterator[server.LocalServerConfig]:
-    cfg = server.LocalServerConfig(
+def chaos_spark(tmp_path_factory) -> Iterator[local_server.LocalServerConfig]:
+    from analyses.engine_config import engine_options_from_config
+
+    cfg = local_server.LocalServerConfig(
         run_dir=tmp_path_factory.mktemp("chaos-spark"),
         port=free_port(),
         driver_memory="2g",
         name="chaos-connect-server",
+        warm_up_options=engine_options_from_config(),
     )
-    server.start(cfg)
+    local_server.start(cfg)
     yield cfg
-    server.stop(cfg)
+    local_server.stop(cfg)
 
 
 class Stack:
     """qcluster + gunicorn on the test database, pointed at the chaos Spark server."""
 
-    def __init__(self, tmp_path: Path, spark_cfg: server.LocalServerConfig | None, faults: str = "") -> None:
+    def __init__(
+        self, tmp_path: Path, spark_cfg: local_server.LocalServerConfig | None, faults: str = ""
+    ) -> None:
         override = tmp_path / "chaos.yaml"
         override.write_text(OVERRIDE)
         self.tmp_path = tmp_path

@@ -17,7 +17,7 @@ from django.utils import timezone
 from analyses.models import Analysis, AnalysisResult, RollupService, Status
 from analyses.services.reaper import leases_reap
 from logplatform.processes import descendants
-from spark_client import server
+from spark_client.server import local_server
 from tests.chaos.conftest import browser_session, page_upload, pg_restart, wait_for, worker_pid
 from tests.conftest import BASE_DIR
 from tests.logdata import make_events, render_csv
@@ -88,11 +88,11 @@ def test_twenty_analyses_survive_every_fault(stack, bob):
 
     # 4. SIGKILL the Spark Connect server, then start it again.
     wait_for(running_with_worker, 120, "analyses to run after the database restart")
-    server.kill(s.spark_cfg)
+    local_server.kill(s.spark_cfg)
     # Not a wait for anything: the outage itself. Workers that reconnect meanwhile are
     # refused and must wait for the server (`spark.reconnect_wait_seconds`).
     time.sleep(2)
-    server.start(s.spark_cfg)
+    local_server.start(s.spark_cfg)
     faults.append("killed the Spark Connect server and started it again")
 
     def all_terminal() -> bool:

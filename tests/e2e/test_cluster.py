@@ -9,9 +9,9 @@ import json
 import pytest
 
 from analyses.engine_config import session_options
-from spark_client import cluster
 from spark_client.engine import analyze
-from spark_client.session import SHUFFLE_PARTITIONS, connect
+from spark_client.server import cluster
+from spark_client.server.session import SHUFFLE_PARTITIONS, connect
 from spark_client.types import InputFile
 from tests import logdata as ld
 from tests.conftest import free_port
@@ -28,7 +28,6 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
         master_ui_port=free_port(),
         worker_ui_port=0,
         connect_port=free_port(),
-        warm_up=False,
         startup_timeout=240,
     )
     try:

@@ -7,8 +7,25 @@ Django and none of the apps, and nothing outside it imports pyspark. Every impor
 counts: module level, inside functions, under TYPE_CHECKING, in migrations, and
 `import_module("...")` / `import_string("...")` with a literal name. Strings Django
 resolves itself (settings, `include("accounts.api_urls")`) are not imports.
+`from package import name` counts as an import of `package.name` when that is a
+module (`from spark_client import server` imports spark_client.server).
 
-The runtime test checks what the static one cannot see: a web process (everything
+A web process loads no pyspark. The worker side of analyses is what never runs in
+one: `analyses.services.execute` (runs an analysis), `analyses.engine_config`
+(builds the engine's inputs, sessions and servers) and `analyses.management`
+(commands). Every other module of analyses is a web module (a page, a form, the
+API, a selector or service they call), and a web module:
+- imports from spark_client only the modules of plain values, which import no
+  pyspark: `spark_client` itself, `spark_client.types`, `spark_client.errors` and
+  `spark_client.rows` (not `spark_client.engine`, nor `spark_client.server`, whose
+  session module loads pyspark as it connects); inside a function too, since a
+  view's function runs in the web process;
+- imports no worker-side module, but for the one hop a task takes: a function-level
+  import in `analyses.tasks` (its functions run in a qcluster worker; the web only
+  queues them by name).
+accounts and logplatform import neither spark_client nor analyses (rules above).
+
+The runtime test checks what the static ones cannot see: a web process (everything
 logplatform.wsgi loads: every URL, view, form and serializer) has no pyspark in it.
 """
 
@@ -22,8 +39,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import BASE_DIR, child_env
 
 PACKAGES = ("logplatform", "accounts", "analyses", "spark_client")
@@ -35,16 +50,30 @@ FORBIDDEN = {
     "spark_client": {*DJANGO, "logplatform", "accounts", "analyses"},
 }
 DYNAMIC_IMPORTS = {"import_module", "import_string", "__import__"}
+# The spark_client modules a web module may import: plain values, no pyspark.
+WEB_SPARK_CLIENT = {"spark_client", "spark_client.types", "spark_client.errors", "spark_client.rows"}
+# The modules of analyses that never run in a web process.
+WORKER_SIDE = ("analyses.services.execute", "analyses.engine_config", "analyses.management")
+# The one web module that may reach the worker side, inside its functions.
+TASKS = "analyses.tasks"
+WHO = {"pyspark": "outside spark_client", "web": "web module"}
 
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # the importing layer, or "pyspark"
+    rule: str  # the importing layer, "pyspark" or "web"
     where: str  # path:line
     imported: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.rule if self.rule != 'pyspark' else 'outside spark_client'} imports {self.imported}"
+        return f"{self.where}: {WHO.get(self.rule, self.rule)} imports {self.imported}"
+
+
+@dataclass(frozen=True)
+class Import:
+    line: int
+    module: str
+    lazy: bool  # inside a function: runs when the function is called, not on import
 
 
 def _call_name(func: ast.expr) -> str:
@@ -55,29 +84,52 @@ def _call_name(func: ast.expr) -> str:
     return ""
 
 
-def imports_of(path: Path, module: str) -> Iterator[tuple[int, str]]:
-    """(line, absolute module name) of every import in the file."""
+def _is_module(root: Path, name: str) -> bool:
+    path = root.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imported(node: ast.AST, package: str, root: Path) -> list[str]:
+    """The absolute module names one node imports (none if it is no import)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            parts = package.split(".")
+            base_parts = parts[: len(parts) - (node.level - 1)]
+            base = ".".join([*base_parts, node.module] if node.module else base_parts)
+        else:
+            base = node.module or ""
+        names = [f"{base}.{a.name}" if _is_module(root, f"{base}.{a.name}") else base for a in node.names]
+        return list(dict.fromkeys(names))
+    if (
+        isinstance(node, ast.Call)
+        and _call_name(node.func) in DYNAMIC_IMPORTS
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return [node.args[0].value]
+    return []
+
+
+def imports_of(path: Path, module: str, root: Path) -> Iterator[Import]:
+    """Every import in the file, with its absolute module name."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = parts[: len(parts) - (node.level - 1)]
-                yield node.lineno, ".".join([*base, node.module] if node.module else base)
-            else:
-                yield node.lineno, node.module or ""
-        elif (
-            isinstance(node, ast.Call)
-            and _call_name(node.func) in DYNAMIC_IMPORTS
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            yield node.lineno, node.args[0].value
+
+    def visit(node: ast.AST, lazy: bool) -> Iterator[Import]:
+        for child in ast.iter_child_nodes(node):
+            for name in _imported(child, package, root):
+                yield Import(child.lineno, name, lazy)
+            inside = lazy or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            yield from visit(child, inside)
+
+    yield from visit(tree, False)
+
+
+def _worker_side(module: str) -> bool:
+    return any(module == side or module.startswith(side + ".") for side in WORKER_SIDE)
 
 
 def violations(root: Path) -> list[Violation]:
@@ -86,13 +138,19 @@ def violations(root: Path) -> list[Violation]:
         for path in sorted((root / layer).rglob("*.py")):
             relative = path.relative_to(root)
             module = ".".join(relative.with_suffix("").parts)
-            for line, imported in imports_of(path, module):
+            web = layer == "analyses" and not _worker_side(module)
+            for imp in imports_of(path, module, root):
+                imported = imp.module
                 top = imported.split(".")[0]
-                where = f"{relative}:{line}"
+                where = f"{relative}:{imp.line}"
                 if top in FORBIDDEN.get(layer, ()):
                     found.append(Violation(layer, where, imported))
                 if top == "pyspark" and layer != "spark_client":
                     found.append(Violation("pyspark", where, imported))
+                if web and top == "spark_client" and imported not in WEB_SPARK_CLIENT:
+                    found.append(Violation("web", where, imported))
+                if web and _worker_side(imported) and not (module == TASKS and imp.lazy):
+                    found.append(Violation("web", where, imported))
     return found
 
 
@@ -114,6 +172,10 @@ def test_spark_client_imports_no_django_and_no_app():
 
 def test_nothing_outside_spark_client_imports_pyspark():
     assert _of("pyspark") == []
+
+
+def test_web_modules_import_only_the_plain_spark_client_modules():
+    assert _of("web") == []
 
 
 def test_the_checker_sees_every_kind_of_import(tmp_path):
@@ -152,6 +214,41 @@ def test_the_checker_sees_every_kind_of_import(tmp_path):
     ]
 
 
+def test_the_checker_sees_a_web_module_reach_pyspark(tmp_path):
+    files = {
+        "spark_client/__init__.py": "",
+        "spark_client/rows.py": "",
+        "spark_client/engine/__init__.py": "",
+        "spark_client/server/__init__.py": "",
+        "analyses/engine_config.py": "from spark_client.server.session import connect\n",
+        "analyses/services/execute.py": "from spark_client.engine import analyze\n",
+        "analyses/management/commands/spark_server.py": "from spark_client.server import local_server\n",
+        "analyses/dashboard.py": "from spark_client.engine.aggregate import OTHER\n",
+        "analyses/views/page.py": "from spark_client import FORMATS, server\n",
+        "analyses/forms.py": "def clean():\n    from spark_client.engine import analyze\n",
+        "analyses/selectors.py": "from analyses import engine_config\n",
+        "analyses/tasks.py": (
+            "from analyses.services.execute import analysis_execute\n"
+            "def run():\n    from analyses.services.execute import analysis_execute\n"
+        ),
+        "analyses/ok.py": (
+            "from spark_client import FORMATS, rows\nfrom spark_client.rows import OTHER\n"
+            "import spark_client.types\nfrom spark_client.errors import InputFileError\n"
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+    assert _of("web", tmp_path) == [
+        "analyses/dashboard.py:1: web module imports spark_client.engine.aggregate",
+        "analyses/forms.py:2: web module imports spark_client.engine",
+        "analyses/selectors.py:1: web module imports analyses.engine_config",
+        "analyses/tasks.py:1: web module imports analyses.services.execute",
+        "analyses/views/page.py:1: web module imports spark_client.server",
+    ]
+
+
 WEB_PROCESS = """
 import json, sys
 import logplatform.wsgi
@@ -162,7 +259,6 @@ print(json.dumps({
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="spark_client split pending (issue 19)")
 def test_a_web_process_loads_no_pyspark():
     # A child process: this one has pyspark loaded by the Spark fixtures.
     proc = subprocess.run(

@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from spark_client.detect import check_gzip, csv_has_quoted_newline, detect
+from spark_client.engine.detect import detect
+from spark_client.engine.files import check_gzip, csv_has_quoted_newline
 from spark_client.errors import InputFileError
 from tests.spark_client.conftest import engine_options
 

@@ -1,4 +1,4 @@
-"""A small analysis is ranked, capped and folded in the worker (spark_client.finish);
+"""A small analysis is ranked, capped and folded in the worker (spark_client.engine.finish);
 a large one in Spark (aggregate.aggregate). Both must give the same rows, value for
 value, so these tests run the two on the same normalised rows."""
 
@@ -9,9 +9,10 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from spark_client import finish
-from spark_client.aggregate import aggregate, grouped
-from spark_client.engine import analyze, collect_arrow, detect_files, normalised
+from spark_client.engine import analyze, finish
+from spark_client.engine.aggregate import aggregate, grouped
+from spark_client.engine.pipeline import detect_files, normalised
+from spark_client.engine.query import collect_arrow
 from spark_client.types import InputFile
 from tests import logdata as ld
 from tests.spark_client.conftest import engine_options
@@ -161,7 +162,7 @@ def test_an_error_minute_past_the_year_9999_is_left_to_spark():
 def test_trend_bucket_sizes_match_sparks_at_their_boundaries(spark):
     from pyspark.sql import functions as F
 
-    from spark_client.aggregate import BUCKET_LADDER, _bucket_seconds
+    from spark_client.engine.aggregate import BUCKET_LADDER, _bucket_seconds
 
     spans = sorted({size * k for size in BUCKET_LADDER for k in (198, 199, 200, 5000)} | {0, 1})
     rows = spark.createDataFrame([(s,) for s in spans], "span long")

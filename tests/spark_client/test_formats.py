@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from spark_client.detect import HEAD_BYTES
+from spark_client.engine.files import HEAD_BYTES
 
 pytestmark = pytest.mark.spark
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spark_client.detect import detect
+from spark_client.engine.detect import detect
 from spark_client.errors import InputFileError, NoUsableInputError
 from tests.spark_client.conftest import engine_options
 

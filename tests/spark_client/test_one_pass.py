@@ -78,11 +78,11 @@ def compilations(ui: str) -> int:
 
 def test_a_new_session_reuses_the_code_another_session_compiled(spark, spark_url, spark_ui, tmp_path):
     """Each qcluster worker has its own Spark Connect session. The server shares
-    generated code between sessions (spark_client/driver/connect_main.py), so a
+    generated code between sessions (spark_client/server/driver/connect_main.py), so a
     worker's first analysis does not compile and JIT the whole query again."""
     from analyses.engine_config import session_options
     from spark_client.engine import analyze
-    from spark_client.session import connect
+    from spark_client.server.session import connect
     from spark_client.types import InputFile
     from tests.spark_client.conftest import engine_options
 
@@ -106,7 +106,7 @@ def test_rollups_come_out_in_hour_order_per_partition(spark, tmp_path):
     """The rollups are stored in the order Spark sends them; in hour order, a page's
     hour-range index scan reads neighbouring table rows (docs/performance.md)."""
     from spark_client.engine import analyze
-    from spark_client.session import SHUFFLE_PARTITIONS
+    from spark_client.server.session import SHUFFLE_PARTITIONS
     from spark_client.types import InputFile
     from tests.spark_client.conftest import engine_options
 

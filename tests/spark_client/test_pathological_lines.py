@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pathological import RUN, corpus, lines_alone
-from spark_client.detect import detect
+from spark_client.engine.detect import detect
+from spark_client.engine.patterns import COMPILED, RAW_PATTERNS
 from spark_client.errors import InputFileError
-from spark_client.patterns import COMPILED, RAW_PATTERNS
 from tests.spark_client.conftest import engine_options
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"

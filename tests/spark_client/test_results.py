@@ -5,8 +5,8 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from spark_client.aggregate import GID, OTHER
-from spark_client.results import assemble, by_time, ranked
+from spark_client.engine.results import assemble, by_time, ranked
+from spark_client.rows import OTHER, Group
 from spark_client.types import EngineOptions, FileReport
 
 LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"]
@@ -43,7 +43,7 @@ def _rows(seed: int) -> list[dict]:
             for level in LEVELS:
                 rows.append(
                     {
-                        "gid": GID["file"],
+                        "gid": Group.FILE,
                         "file_id": position,
                         "status": status,
                         "level": level,
@@ -53,7 +53,7 @@ def _rows(seed: int) -> list[dict]:
                         "max_ts": f"2024-03-0{position + 1}T10:00:00",
                     }
                 )
-        rows.append({"gid": GID["sample"], "file_id": position, "sample": f"bad line {position}", "cnt": 2})
+        rows.append({"gid": Group.SAMPLES, "file_id": position, "sample": f"bad line {position}", "cnt": 2})
     for _ in range(rnd.randint(200, 400)):
         common = {
             "hour": hour(),
@@ -61,15 +61,26 @@ def _rows(seed: int) -> list[dict]:
             "service": key(["api", "db", "web"]),
             "cnt": rnd.randint(1, 9),
         }
-        rows.append({"gid": GID["svc"], **common, "distinct_services": rnd.choice([None, 3, 4])})
+        rows.append({"gid": Group.SERVICE_ROLLUP, **common, "distinct_services": rnd.choice([None, 3, 4])})
         rows.append(
-            {"gid": GID["et"], **common, "error_type": key(["Timeout", "Refused"]), "distinct_error_types": 2}
+            {
+                "gid": Group.ERROR_TYPE_ROLLUP,
+                **common,
+                "error_type": key(["Timeout", "Refused"]),
+                "distinct_error_types": 2,
+            }
         )
-        rows.append({"gid": GID["ipe"], **common, "ip": key(["10.0.0.1", "10.0.0.2"])})
-    rows += [{"gid": GID["ip"], "distinct_ips": 2}, {"gid": GID["ip"], "distinct_ips": None}]
-    rows += [{"gid": GID["msg"], "message": m, "cnt": c} for m, c in (("boom", 5), ("bang", 5), ("fizz", 1))]
+        rows.append({"gid": Group.IP_ROLLUP, **common, "ip": key(["10.0.0.1", "10.0.0.2"])})
     rows += [
-        {"gid": GID["min"], "bucket_start": f"2024-03-01T00:0{i}:00", "bucket_seconds": 60, "cnt": i}
+        {"gid": Group.DISTINCT_IPS, "distinct_ips": 2},
+        {"gid": Group.DISTINCT_IPS, "distinct_ips": None},
+    ]
+    rows += [
+        {"gid": Group.TOP_MESSAGES, "message": m, "cnt": c}
+        for m, c in (("boom", 5), ("bang", 5), ("fizz", 1))
+    ]
+    rows += [
+        {"gid": Group.ERROR_TRENDS, "bucket_start": f"2024-03-01T00:0{i}:00", "bucket_seconds": 60, "cnt": i}
         for i in range(3)
     ]
     return rows
@@ -80,16 +91,16 @@ def _reference_tables(rows: list[dict], errors: set[str], n: int) -> dict:
     by_hour, by_day, per_service, by_severity = (defaultdict(int) for _ in range(4))
     per_type, per_ip = defaultdict(int), defaultdict(int)
     for r in rows:
-        if r["gid"] == GID["svc"] and r["level"] in errors:
+        if r["gid"] == Group.SERVICE_ROLLUP and r["level"] in errors:
             by_severity[r["level"]] += r["cnt"]
             if r["hour"] is not None:
                 by_hour[r["hour"]] += r["cnt"]
                 by_day[r["hour"][:10]] += r["cnt"]
             if r["service"] is not None and r["service"] != OTHER:
                 per_service[r["service"]] += r["cnt"]
-        elif r["gid"] == GID["et"] and r["error_type"] != OTHER:
+        elif r["gid"] == Group.ERROR_TYPE_ROLLUP and r["error_type"] != OTHER:
             per_type[r["error_type"]] += r["cnt"]
-        elif r["gid"] == GID["ipe"] and r["ip"] != OTHER:
+        elif r["gid"] == Group.IP_ROLLUP and r["ip"] != OTHER:
             per_ip[r["ip"]] += r["cnt"]
     return {
         "errors_by_hour": by_time(by_hour, "hour"),
@@ -122,19 +133,19 @@ def test_assemble_equals_a_row_by_row_reading():
         assert [r["bucket_start"] for r in out.tables["error_trends"]] == [
             f"2024-03-01T00:0{i}:00" for i in range(3)
         ]
-        ok = [r for r in rows if r["gid"] == GID["file"] and r["status"] == "ok"]
+        ok = [r for r in rows if r["gid"] == Group.FILE and r["status"] == "ok"]
         assert out.summary["total_logs"] == sum(r["cnt"] for r in ok)
         assert out.summary["error_count"] == sum(r["cnt"] for r in ok if r["level"] in errors)
         assert out.summary["distinct_ips"] == 2
         assert out.summary["distinct_services"] == max(
-            (r["distinct_services"] or 0 for r in rows if r["gid"] == GID["svc"]), default=0
+            (r["distinct_services"] or 0 for r in rows if r["gid"] == Group.SERVICE_ROLLUP), default=0
         )
         assert reports[10].rows == sum(r["cnt"] for r in ok if r["file_id"] == 0)
         assert reports[20].samples == ["bad line 1"]
         for rollup, gid, key in (
-            (out.rollup_service, GID["svc"], None),
-            (out.rollup_error_type, GID["et"], "error_type"),
-            (out.rollup_ip, GID["ipe"], "ip"),
+            (out.rollup_service, Group.SERVICE_ROLLUP, None),
+            (out.rollup_error_type, Group.ERROR_TYPE_ROLLUP, "error_type"),
+            (out.rollup_ip, Group.IP_ROLLUP, "ip"),
         ):
             keys = ["hour", "level", "service", *([key] if key else [])]
             assert rollup.columns == [*keys, "count"]

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from spark_client.session import SHUFFLE_PARTITIONS, connect, server_cores
+from spark_client.server.session import SHUFFLE_PARTITIONS, connect, server_cores
 
 pytestmark = pytest.mark.spark
 

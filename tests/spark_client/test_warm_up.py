@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from spark_client.engine import _volume_files, analyze, warm_up, warm_up_options
+from analyses.engine_config import engine_options_from_config
+from spark_client.engine import analyze
+from spark_client.server.warm_up import volume_files, warm_up
 from spark_client.types import InputFile
 
 
 def test_volume_warm_up_runs_the_real_analysis_over_csv_and_log4j(spark, tmp_path):
-    seconds = warm_up(spark, tmp_path, volume_lines=3000, volume_rounds=1)
+    options = engine_options_from_config()
+    seconds = warm_up(spark, tmp_path, options=options, volume_lines=3000, volume_rounds=1)
     assert seconds > 0
 
-    csv_path, log_path = _volume_files(tmp_path, 3000)  # kept from the warm-up
+    csv_path, log_path = volume_files(tmp_path, 3000)  # kept from the warm-up
     assert csv_path.exists() and log_path.exists()
     csv_lines = csv_path.read_text().splitlines()[1:]
     log_lines = log_path.read_text().splitlines()
@@ -19,7 +22,7 @@ def test_volume_warm_up_runs_the_real_analysis_over_csv_and_log4j(spark, tmp_pat
     assert 0 < errors < 3000
 
     for path, fmt in ((csv_path, "csv"), (log_path, "log4j_iso")):
-        out = analyze(spark, [InputFile(1, str(path), path.name)], warm_up_options())
+        out = analyze(spark, [InputFile(1, str(path), path.name)], options)
         report = out.files[0]
         assert (report.format, report.error) == (fmt, None)
         # Every line parses, with its timestamp and level: the warm-up runs the

@@ -19,9 +19,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analyses.engine_config import local_server_config, spark_is_local
 from logplatform.processes import web_command
-from spark_client import server
 from spark_client.errors import SparkClientError
-from spark_client.session import health_check, redact
+from spark_client.server import local_server
+from spark_client.server.session import health_check, redact
 
 
 class Command(BaseCommand):
@@ -42,9 +42,9 @@ class Command(BaseCommand):
         cfg = local_server_config()
         try:
             if spark_is_local():
-                already = server.status(cfg).answering
+                already = local_server.status(cfg).answering
                 self.stdout.write("Starting and warming up the Spark Connect server (~35 s on 2 cores)…")
-                st = server.start(cfg)
+                st = local_server.start(cfg)
                 started_spark = not already
                 self.stdout.write(f"  Spark Connect: {st.describe()}")
             else:
@@ -95,7 +95,7 @@ class Command(BaseCommand):
             for _name, proc in children:
                 _terminate(proc)
             if started_spark:
-                server.stop(cfg)
+                local_server.stop(cfg)
             self.stdout.write("Stopped.")
         if exit_code:
             raise CommandError("A part of the platform stopped unexpectedly; see the log above.")

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from analyses.engine_config import local_server_config
-from spark_client import server
 from spark_client.errors import SparkClientError
-from spark_client.session import health_check, redact
+from spark_client.server import local_server
+from spark_client.server.session import health_check, redact
 
 
 class Command(BaseCommand):
@@ -21,20 +21,20 @@ class Command(BaseCommand):
         cfg = local_server_config()
         try:
             if action == "start":
-                before = server.status(cfg)
-                st = server.start(cfg)
+                before = local_server.status(cfg)
+                st = local_server.start(cfg)
                 verb = "already running" if before.answering else "started"
                 self.stdout.write(self.style.SUCCESS(f"Spark Connect server {verb}: {st.describe()}"))
             elif action == "stop":
-                stopped = server.stop(cfg)
+                stopped = local_server.stop(cfg)
                 self.stdout.write(
                     "Spark Connect server stopped." if stopped else "No server of ours was running."
                 )
             elif action == "kill":
-                server.kill(cfg)
+                local_server.kill(cfg)
                 self.stdout.write("Spark Connect server killed.")
             elif action == "status":
-                self.stdout.write(server.status(cfg).describe())
+                self.stdout.write(local_server.status(cfg).describe())
             elif action == "check":
                 version = health_check(settings.SPARK_CONNECT_URL)
                 self.stdout.write(

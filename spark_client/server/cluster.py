@@ -1,12 +1,12 @@
 """A real Spark standalone cluster on this machine, from the pip-installed pyspark:
 a master, workers, and a Spark Connect server whose executors run on them.
 
-    python -m spark_client.cluster start|stop|status     (make cluster / cluster-stop)
+    python manage.py spark_cluster start|stop|status     (make cluster / cluster-stop)
 
 Everything binds to 127.0.0.1 (SPARK_LOCAL_IP also moves the web UIs off
 0.0.0.0), the master's REST submission port (6066, unauthenticated) is closed,
 and logs and pid files live under the run directory (data/cluster/). The Spark
-Connect server is the one of spark_client.server, started with
+Connect server is the one of spark_client.server.local_server, started with
 `--master spark://host:port` on its own port, so clients use the cluster exactly
 as they use the local server: `SPARK_CONNECT_URL=sc://127.0.0.1:15003`.
 
@@ -19,15 +19,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spark_client import server
 from spark_client.errors import SparkServerError
-from spark_client.session import port_answers
+from spark_client.server import local_server
+from spark_client.server.session import port_answers
+from spark_client.types import EngineOptions
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -47,7 +47,9 @@ class ClusterConfig:
     driver_memory: str = "1g"
     executor_memory: str = "768m"
     startup_timeout: float = 120.0
-    warm_up: bool = True
+    # The options analyses run with, for the Connect server's warm-up (see
+    # LocalServerConfig.warm_up_options); None: no warm-up.
+    warm_up_options: EngineOptions | None = None
     conf: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,14 +60,14 @@ class ClusterConfig:
     def connect_url(self) -> str:
         return f"sc://{self.host}:{self.connect_port}"
 
-    def connect_server(self) -> server.LocalServerConfig:
+    def connect_server(self) -> local_server.LocalServerConfig:
         conf = {
             "spark.executor.memory": self.executor_memory,
             "spark.executor.cores": str(self.worker_cores),
             "spark.cores.max": str(self.workers * self.worker_cores),
             **self.conf,
         }
-        return server.LocalServerConfig(
+        return local_server.LocalServerConfig(
             run_dir=self.run_dir,
             host=self.host,
             port=self.connect_port,
@@ -74,14 +76,14 @@ class ClusterConfig:
             startup_timeout=self.startup_timeout,
             conf=conf,
             name="cluster-connect-server",
-            warm_up=self.warm_up,
+            warm_up_options=self.warm_up_options,
         )
 
 
 def _env(cfg: ClusterConfig) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        SPARK_HOME=str(server.spark_home()),
+        SPARK_HOME=str(local_server.spark_home()),
         SPARK_LOG_DIR=str(cfg.run_dir),
         SPARK_LOCAL_IP=cfg.host,
         # The standalone master's REST submission server accepts jobs without auth.
@@ -96,7 +98,7 @@ def _spawn(cfg: ClusterConfig, name: str, argv: list[str]) -> int:
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     with (cfg.run_dir / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
-            [str(server.spark_home() / "bin" / "spark-class"), *argv],
+            [str(local_server.spark_home() / "bin" / "spark-class"), *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -129,9 +131,9 @@ def alive_workers(cfg: ClusterConfig) -> int:
 def start(cfg: ClusterConfig) -> str:
     """Start the master, the workers and the Spark Connect server (each only if not
     running yet); wait until the workers registered and the server answers."""
-    server.require_java()
+    local_server.require_java()
     deadline = time.monotonic() + cfg.startup_timeout
-    if server.pid_read(cfg.run_dir / "master.pid") is None:
+    if local_server.pid_read(cfg.run_dir / "master.pid") is None:
         if port_answers(cfg.host, cfg.master_port, timeout=1.0):
             raise SparkServerError(
                 f"Port {cfg.master_port} is taken by another process; stop it or choose another master port."
@@ -151,7 +153,7 @@ def start(cfg: ClusterConfig) -> str:
         )
     _wait(cfg, deadline, lambda: master_state(cfg) is not None, "the master to answer")
     for i in range(1, cfg.workers + 1):
-        if server.pid_read(cfg.run_dir / f"worker-{i}.pid") is None:
+        if local_server.pid_read(cfg.run_dir / f"worker-{i}.pid") is None:
             work = cfg.run_dir / f"worker-{i}"
             work.mkdir(parents=True, exist_ok=True)
             _spawn(
@@ -173,7 +175,7 @@ def start(cfg: ClusterConfig) -> str:
                 ],
             )
     _wait(cfg, deadline, lambda: alive_workers(cfg) >= cfg.workers, f"{cfg.workers} workers to register")
-    server.start(cfg.connect_server())
+    local_server.start(cfg.connect_server())
     return describe(cfg)
 
 
@@ -183,7 +185,7 @@ def _wait(cfg: ClusterConfig, deadline: float, ready, what: str) -> None:  # noq
             return
         for name in _names(cfg):
             pid_file = cfg.run_dir / f"{name}.pid"
-            if pid_file.exists() and server.pid_read(pid_file) is None:
+            if pid_file.exists() and local_server.pid_read(pid_file) is None:
                 log = cfg.run_dir / f"{name}.log"
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
                 raise SparkServerError(f"The Spark {name} exited while waiting for {what}:\n{tail}")
@@ -196,10 +198,10 @@ def _wait(cfg: ClusterConfig, deadline: float, ready, what: str) -> None:  # noq
 def stop(cfg: ClusterConfig) -> list[str]:
     """Stop the Spark Connect server, then the workers, then the master."""
     stopped = []
-    if server.stop(cfg.connect_server()):
+    if local_server.stop(cfg.connect_server()):
         stopped.append("connect server")
     for name in reversed(_names(cfg)):
-        if server.process_stop(cfg.run_dir / f"{name}.pid"):
+        if local_server.process_stop(cfg.run_dir / f"{name}.pid"):
             stopped.append(name)
     return stopped
 
@@ -210,36 +212,5 @@ def describe(cfg: ClusterConfig) -> str:
         master = "master stopped"
     else:
         master = f"master {cfg.master_url} ({alive_workers(cfg)} of {cfg.workers} workers alive, UI http://{cfg.host}:{cfg.master_ui_port})"
-    connect = server.status(cfg.connect_server()).describe()
+    connect = local_server.status(cfg.connect_server()).describe()
     return f"{master}; Spark Connect server: {connect}"
-
-
-def default_config() -> ClusterConfig:
-    """`make cluster`: run files under data/cluster of the project (or $SPARK_CLUSTER_DIR)."""
-    base = Path(os.environ.get("SPARK_CLUSTER_DIR") or Path.cwd() / "data" / "cluster")
-    return ClusterConfig(run_dir=base)
-
-
-def main(argv: list[str]) -> int:
-    action = argv[1] if len(argv) > 1 else "status"
-    cfg = default_config()
-    try:
-        if action == "start":
-            print(start(cfg))
-            print(f"SPARK_CONNECT_URL={cfg.connect_url}")
-        elif action == "stop":
-            stopped = stop(cfg)
-            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
-        elif action == "status":
-            print(describe(cfg))
-        else:
-            print("usage: python -m spark_client.cluster start|stop|status", file=sys.stderr)
-            return 2
-    except SparkServerError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

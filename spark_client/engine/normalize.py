@@ -17,28 +17,15 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.parsers import cap_line
-from spark_client.patterns import IPV4, MASKS
+from spark_client.engine.parsers import cap_line
+from spark_client.engine.patterns import IPV4, MASKS
+from spark_client.rows import NORMALISED_COLUMNS, TS_RECHECK
 from spark_client.types import EngineOptions
 
 MESSAGE_KEY_CHARS = 1000  # top_errors groups by the first 1000 characters
 ERROR_TYPE_CHARS = 300
 MASK_INPUT_CHARS = 2000  # masking a 5 MB line would only cost time
 
-NORMALISED_COLUMNS = (
-    "file_id",
-    "status",
-    "ts",
-    "level",
-    "message",
-    "ip",
-    "service",
-    "endpoint",
-    "error_type",
-    "is_error",
-    "sample",
-    "truncated",
-)
 SAMPLE_CHARS = 1000
 
 COMMA_FRACTION = r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}),(\d+)"
@@ -109,8 +96,8 @@ def _iso_direct(raw: Column) -> Column:
     (which `_clean` would collapse), and for the comma form the exact digit layout
     COMMA_FRACTION requires (fixed separators, a digit after the comma). A stamp in
     the comma form goes straight to the swapped cast: a plain cast of it always
-    fails, and a failing cast costs ~5 us a row (Spark parses the tail as a zone
-    id and throws), which was 5 of the 16 s of a million log4j lines.
+    fails, and a failing cast is dear (Spark parses the tail as a zone id and
+    throws), on every row of a log4j file.
     """
     dated = (_char_at(raw, 5) == "-") & ~raw.contains("  ")
     comma = (
@@ -274,19 +261,14 @@ def _masked_in_steps(df: DataFrame, source: Column, keep: list[str]) -> DataFram
     return df
 
 
-# The status of a row whose timestamp text the ISO-only parse could not read
-# (`normalize(..., iso_only=True)`); results.assemble asks for a rerun when it sees one.
-TS_RECHECK = "ts_recheck"
-
-
 def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only: bool = False) -> DataFrame:
     """Raw records -> normalised records.
 
     `iso_only` (a file whose sampled timestamps are all plain ISO 8601, and a
     format that accepts any form): timestamps are read by the ISO parse alone,
-    without the ladder of every other form. The ladder is ~20 parse expressions
-    that Spark analyses, optimises and generates code for on every query (~0.1 s
-    of a 100 000-line analysis) although it reads nothing in such a file. A row
+    without the ladder of every other form. The ladder is some twenty parse
+    expressions that Spark analyses, optimises and generates code for on every
+    query, although it reads nothing in such a file. A row
     with timestamp text the ISO parse cannot read gets the status TS_RECHECK
     instead of "ok", and the engine runs the analysis again with the full rules,
     so the result is always the full rules' result.

@@ -19,9 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spark_client.aggregate import GID, OTHER
-from spark_client.normalize import TS_RECHECK
-from spark_client.types import LEVELS, AnalysisOutput, EngineOptions, FileReport, Rollup
+from spark_client.rows import LEVELS, OTHER, TS_RECHECK, Group
+from spark_client.types import AnalysisOutput, EngineOptions, FileReport, Rollup
 
 Row = dict[str, Any]
 
@@ -37,18 +36,18 @@ class TimestampRecheck(Exception):  # noqa: N818 - a signal to the engine, not a
 
 # The columns each small result group uses (the query's rows carry the union).
 _SMALL = {
-    GID["file"]: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
-    GID["sample"]: ("file_id", "sample", "cnt"),
-    GID["trunc"]: ("file_id", "cnt"),
-    GID["ip"]: ("distinct_ips",),
-    GID["msg"]: ("message", "cnt"),
-    GID["min"]: ("bucket_start", "bucket_seconds", "cnt"),
+    Group.FILE: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
+    Group.SAMPLES: ("file_id", "sample", "cnt"),
+    Group.TRUNCATED: ("file_id", "cnt"),
+    Group.DISTINCT_IPS: ("distinct_ips",),
+    Group.TOP_MESSAGES: ("message", "cnt"),
+    Group.ERROR_TRENDS: ("bucket_start", "bucket_seconds", "cnt"),
 }
 # The rollups: their key columns, then the distinct count that travels with them.
 _ROLLUPS = {
-    GID["svc"]: (("hour", "level", "service"), "distinct_services"),
-    GID["et"]: (("hour", "level", "service", "error_type"), "distinct_error_types"),
-    GID["ipe"]: (("hour", "level", "service", "ip"), None),
+    Group.SERVICE_ROLLUP: (("hour", "level", "service"), "distinct_services"),
+    Group.ERROR_TYPE_ROLLUP: (("hour", "level", "service", "error_type"), "distinct_error_types"),
+    Group.IP_ROLLUP: (("hour", "level", "service", "ip"), None),
 }
 
 
@@ -160,7 +159,7 @@ def assemble(
                 spills[gid].write(parts[gid].select([*keys, "cnt"]))
 
             # --- rollup 1: (hour, level, service) -------------------------
-            svc = parts[GID["svc"]]
+            svc = parts[Group.SERVICE_ROLLUP]
             distinct_services = max(distinct_services, _max(svc["distinct_services"]))
             error_svc = svc.filter(pc.is_in(svc["level"], value_set=error_levels))
             _add(by_severity, _sums(error_svc, "level"))
@@ -173,15 +172,15 @@ def assemble(
             )
 
             # --- rollup 2: (hour, level, service, error_type) -------------
-            et = parts[GID["et"]]
-            distinct_types = max(distinct_types, _max(et["distinct_error_types"]))
-            _add(per_type, _sums(et, "error_type", _not_other(et["error_type"])))
+            error_types = parts[Group.ERROR_TYPE_ROLLUP]
+            distinct_types = max(distinct_types, _max(error_types["distinct_error_types"]))
+            _add(per_type, _sums(error_types, "error_type", _not_other(error_types["error_type"])))
 
             # --- rollup 3: (hour, level, service, ip) ----------------------
-            ipe = parts[GID["ipe"]]
-            _add(per_ip, _sums(ipe, "ip", _not_other(ipe["ip"])))
-            del table, gids, parts, svc, error_svc, timed, et, ipe
-        recheck = sorted({row["file_id"] for row in small[GID["file"]] if row["status"] == TS_RECHECK})
+            error_ips = parts[Group.IP_ROLLUP]
+            _add(per_ip, _sums(error_ips, "ip", _not_other(error_ips["ip"])))
+            del table, gids, parts, svc, error_svc, timed, error_types, error_ips
+        recheck = sorted({row["file_id"] for row in small[Group.FILE] if row["status"] == TS_RECHECK})
         if recheck:
             raise TimestampRecheck(recheck)
         rollups = {gid: spill.rollup() for gid, spill in spills.items()}
@@ -191,7 +190,7 @@ def assemble(
         raise
 
     if file_ids is not None:
-        for gid in (GID["file"], GID["sample"], GID["trunc"]):
+        for gid in (Group.FILE, Group.SAMPLES, Group.TRUNCATED):
             for row in small[gid]:
                 row["file_id"] = file_ids[row["file_id"]]
 
@@ -200,7 +199,7 @@ def assemble(
     total = without_ts = unparsed = 0
     first_ts: str | None = None
     last_ts: str | None = None
-    for row in small[GID["file"]]:
+    for row in small[Group.FILE]:
         report = reports[row["file_id"]]
         cnt = row["cnt"]
         if row["status"] == "unparsed":
@@ -226,15 +225,15 @@ def assemble(
             report.last_ts = _latest(report.last_ts, high)
             last_ts = _latest(last_ts, high)
 
-    for row in sorted(small[GID["sample"]], key=lambda r: (-r["cnt"], r["sample"])):
+    for row in sorted(small[Group.SAMPLES], key=lambda r: (-r["cnt"], r["sample"])):
         reports[row["file_id"]].samples.append(row["sample"])
-    for row in small[GID["trunc"]]:
+    for row in small[Group.TRUNCATED]:
         reports[row["file_id"]].truncated_lines += row["cnt"]
 
-    distinct_ips = sum(row["distinct_ips"] or 0 for row in small[GID["ip"]])
-    top_messages = {row["message"]: row["cnt"] for row in small[GID["msg"]]}
-    trends = {row["bucket_start"]: row["cnt"] for row in small[GID["min"]]}
-    bucket_seconds = next((row["bucket_seconds"] for row in small[GID["min"]]), None)
+    distinct_ips = sum(row["distinct_ips"] or 0 for row in small[Group.DISTINCT_IPS])
+    top_messages = {row["message"]: row["cnt"] for row in small[Group.TOP_MESSAGES]}
+    trends = {row["bucket_start"]: row["cnt"] for row in small[Group.ERROR_TRENDS]}
+    bucket_seconds = next((row["bucket_seconds"] for row in small[Group.ERROR_TRENDS]), None)
 
     error_count = sum(levels[lv] for lv in errors)
     n = options.top_n
@@ -268,9 +267,9 @@ def assemble(
         summary=summary,
         files=[reports[k] for k in sorted(reports)],
         tables=tables,
-        rollup_service=rollups[GID["svc"]],
-        rollup_error_type=rollups[GID["et"]],
-        rollup_ip=rollups[GID["ipe"]],
+        rollup_service=rollups[Group.SERVICE_ROLLUP],
+        rollup_error_type=rollups[Group.ERROR_TYPE_ROLLUP],
+        rollup_ip=rollups[Group.IP_ROLLUP],
         trend_bucket_seconds=bucket_seconds,
         stats=stats,
     )

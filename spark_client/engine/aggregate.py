@@ -23,7 +23,7 @@ the input once per branch. Only the final, bounded rows leave Spark (as Arrow).
 
 That tail (the windows and the last aggregation) costs more than the reading for a
 small input, so for one the engine runs only `grouped` and the worker ranks, caps
-and folds its rows into the same result rows (spark_client.finish).
+and folds its rows into the same result rows (engine.finish).
 """
 
 from __future__ import annotations
@@ -31,20 +31,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_client.normalize import MESSAGE_KEY_CHARS
+from spark_client.engine.normalize import MESSAGE_KEY_CHARS
+from spark_client.rows import OTHER, CountSet, Group
 from spark_client.types import EngineOptions
-
-OTHER = "(other)"
-
-# Ids of the result row groups decoded by spark_client.results.
-GID = {"file": 0, "svc": 1, "et": 2, "ipe": 3, "ip": 4, "msg": 5, "min": 6, "sample": 7, "trunc": 9}
-
-# Sets counted by the one aggregation. FS (file_id, status, level, has_ts, hour,
-# service) serves both the per-file summary and the service rollup; the others
-# keep their result group's id.
-FS = 8
-IP, ET, IPE, MSG, MINUTE, SAMPLE = GID["ip"], GID["et"], GID["ipe"], GID["msg"], GID["min"], GID["sample"]
-TRUNC = GID["trunc"]  # lines cut to the line cap, counted per file
 
 # Bucket sizes for error_trends, smallest first.
 BUCKET_LADDER = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800, 2592000)
@@ -56,14 +45,14 @@ def _sets(norm: DataFrame) -> DataFrame:
     """One row per (input row, set it belongs to), with the set's keys in generic columns.
 
     Generic columns keep the aggregation key narrow: `t` is the hour (or the error
-    minute for MINUTE), `key` the set's own key (IP, error type, message or sample).
+    minute for ERROR_MINUTES), `key` the set's own key (IP, error type, message or sample).
     """
     status = F.col("status")
     is_error = F.col("is_error")
 
     def sets(*ids: int) -> Column:
         # A cut line (rare) also feeds the truncated set.
-        return F.when(F.col("truncated"), F.array(*[F.lit(s) for s in (*ids, TRUNC)])).otherwise(
+        return F.when(F.col("truncated"), F.array(*[F.lit(s) for s in (*ids, CountSet.TRUNCATED)])).otherwise(
             F.array(*[F.lit(s) for s in ids])
         )
 
@@ -71,9 +60,19 @@ def _sets(norm: DataFrame) -> DataFrame:
     # on the status would be pushed below the parse and run its regexes twice.)
     sid_list = (
         F.when(status == "blank", F.array().cast("array<int>"))
-        .when(status == "unparsed", sets(FS, SAMPLE))
-        .when(is_error, sets(FS, IP, ET, IPE, MSG, MINUTE))
-        .otherwise(sets(FS, IP))
+        .when(status == "unparsed", sets(CountSet.FILE_AND_SERVICE, CountSet.SAMPLES))
+        .when(
+            is_error,
+            sets(
+                CountSet.FILE_AND_SERVICE,
+                CountSet.IPS,
+                CountSet.ERROR_TYPES,
+                CountSet.ERROR_IPS,
+                CountSet.ERROR_MESSAGES,
+                CountSet.ERROR_MINUTES,
+            ),
+        )
+        .otherwise(sets(CountSet.FILE_AND_SERVICE, CountSet.IPS))
     )
     rows = norm.select(
         "file_id",
@@ -88,29 +87,36 @@ def _sets(norm: DataFrame) -> DataFrame:
         F.explode(sid_list).alias("sid"),
     )
     sid = F.col("sid")
-    rollup = sid.isin(FS, ET, IPE)
+    rollup = sid.isin(CountSet.FILE_AND_SERVICE, CountSet.ERROR_TYPES, CountSet.ERROR_IPS)
     key = (
-        F.when(sid.isin(IP, IPE), F.col("ip"))
-        .when(sid == ET, F.col("error_type"))
-        .when(sid == MSG, F.col("message"))
-        .when(sid == SAMPLE, F.col("sample"))
+        F.when(sid.isin(CountSet.IPS, CountSet.ERROR_IPS), F.col("ip"))
+        .when(sid == CountSet.ERROR_TYPES, F.col("error_type"))
+        .when(sid == CountSet.ERROR_MESSAGES, F.col("message"))
+        .when(sid == CountSet.SAMPLES, F.col("sample"))
     )
-    t = F.when(rollup, F.date_trunc("hour", "ts")).when(sid == MINUTE, F.date_trunc("minute", "ts"))
+    t = F.when(rollup, F.date_trunc("hour", "ts")).when(
+        sid == CountSet.ERROR_MINUTES, F.date_trunc("minute", "ts")
+    )
     keyed = rows.select(
         sid,
-        F.when(sid.isin(FS, SAMPLE, TRUNC), F.col("file_id")).alias("file_id"),
-        F.when(sid == FS, F.col("status")).alias("status"),
+        F.when(
+            sid.isin(CountSet.FILE_AND_SERVICE, CountSet.SAMPLES, CountSet.TRUNCATED), F.col("file_id")
+        ).alias("file_id"),
+        F.when(sid == CountSet.FILE_AND_SERVICE, F.col("status")).alias("status"),
         F.when(rollup, F.col("level")).alias("level"),
-        F.when(sid == FS, F.col("ts").isNotNull()).alias("has_ts"),
+        F.when(sid == CountSet.FILE_AND_SERVICE, F.col("ts").isNotNull()).alias("has_ts"),
         t.alias("t"),
         F.when(rollup, F.col("service")).alias("service"),
         key.alias("key"),
-        F.when(sid == FS, F.col("ts")).alias("ts"),
+        F.when(sid == CountSet.FILE_AND_SERVICE, F.col("ts")).alias("ts"),
     )
     # A set with no value for its key holds nothing (no IP, no timestamp).
-    keyless = (sid.isin(IP, ET, IPE, MSG, SAMPLE) & F.col("key").isNull()) | (
-        (sid == MINUTE) & F.col("t").isNull()
-    )
+    keyless = (
+        sid.isin(
+            CountSet.IPS, CountSet.ERROR_TYPES, CountSet.ERROR_IPS, CountSet.ERROR_MESSAGES, CountSet.SAMPLES
+        )
+        & F.col("key").isNull()
+    ) | ((sid == CountSet.ERROR_MINUTES) & F.col("t").isNull())
     return keyed.filter(~keyless)
 
 
@@ -142,10 +148,10 @@ def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
     sid = F.col("sid")
     cnt = F.col("cnt")
     key = F.col("key")
-    rollup = sid.isin(FS, ET, IPE)
+    rollup = sid.isin(CountSet.FILE_AND_SERVICE, CountSet.ERROR_TYPES, CountSet.ERROR_IPS)
     is_error_level = F.col("level").isin(list(options.error_levels))
 
-    limited = sid.isin(MSG, SAMPLE)
+    limited = sid.isin(CountSet.ERROR_MESSAGES, CountSet.SAMPLES)
     own = [F.when(~limited, F.col(c)) for c in ("status", "level", "has_ts", "t", "service", "key")]
     top = Window.partitionBy("g", "sid", "file_id", *own).orderBy(F.desc("cnt"), F.asc("key"))
     limit = max(options.top_n, options.unparsed_samples_per_file)
@@ -160,21 +166,23 @@ def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
     by_g = Window.partitionBy("g")
     first = topped.select(
         "*",
-        F.min(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("min_minute"),
-        F.max(F.when(sid == MINUTE, F.col("t"))).over(by_g).alias("max_minute"),
+        F.min(F.when(sid == CountSet.ERROR_MINUTES, F.col("t"))).over(by_g).alias("min_minute"),
+        F.max(F.when(sid == CountSet.ERROR_MINUTES, F.col("t"))).over(by_g).alias("max_minute"),
     )
-    kept = first.filter((sid != SAMPLE) | (F.col("rn") <= options.unparsed_samples_per_file)).filter(
-        (sid != MSG) | (F.col("rn") <= options.top_n)
-    )
+    kept = first.filter(
+        (sid != CountSet.SAMPLES) | (F.col("rn") <= options.unparsed_samples_per_file)
+    ).filter((sid != CountSet.ERROR_MESSAGES) | (F.col("rn") <= options.top_n))
 
-    # Totals per service (from FS rows: errors, then all rows) and per error type
-    # or IP (from ET / IPE rows), on every rollup row.
+    # Totals per service (from FILE_AND_SERVICE rows: errors, then all rows) and per
+    # error type or IP (from ERROR_TYPES / ERROR_IPS rows), on every rollup row.
     per_service = Window.partitionBy("g", "service")
     per_key = Window.partitionBy("g", "sid", "key")
     totals = kept.select(
         "*",
-        F.sum(F.when((sid == FS) & is_error_level, cnt)).over(per_service).alias("svc_err"),
-        F.sum(F.when(sid == FS, cnt)).over(per_service).alias("svc_all"),
+        F.sum(F.when((sid == CountSet.FILE_AND_SERVICE) & is_error_level, cnt))
+        .over(per_service)
+        .alias("svc_err"),
+        F.sum(F.when(sid == CountSet.FILE_AND_SERVICE, cnt)).over(per_service).alias("svc_all"),
     ).select("*", F.sum(cnt).over(per_key).alias("key_total"))
     # Ranks. Services are ranked by their errors, then by all their rows, so the
     # top of errors_per_service is exact and the same cap applies to all rollups.
@@ -207,9 +215,9 @@ def grouped(norm: DataFrame) -> DataFrame:
     """The query of a small analysis: the grouped rows, before any rank or cap.
 
     Ranking and capping them in Spark (the windows of `_ranked` and the last
-    aggregation, three more stages, one of them a single task) took 0.46 of the
-    0.76 s of a 100 000-line CSV file; `spark_client.finish` does the same to these
-    rows in the worker in a few tens of milliseconds. Rollup hours and first/last
+    aggregation, three more stages, one of them a single task) costs more than the
+    reading of a small input; `engine.finish` does the same to these rows in the
+    worker for a fraction of that. Rollup hours and first/last
     timestamps are formatted here, as `aggregate` formats them; error minutes
     travel as epoch seconds, for the trend buckets.
     """
@@ -220,8 +228,11 @@ def grouped(norm: DataFrame) -> DataFrame:
         "status",
         "level",
         "has_ts",
-        F.when(sid.isin(FS, ET, IPE), F.date_format("t", "yyyy-MM-dd'T'HH:00:00")).alias("hour"),
-        F.when(sid == MINUTE, F.unix_seconds("t")).alias("minute"),
+        F.when(
+            sid.isin(CountSet.FILE_AND_SERVICE, CountSet.ERROR_TYPES, CountSet.ERROR_IPS),
+            F.date_format("t", "yyyy-MM-dd'T'HH:00:00"),
+        ).alias("hour"),
+        F.when(sid == CountSet.ERROR_MINUTES, F.unix_seconds("t")).alias("minute"),
         "service",
         "key",
         F.col("cnt").cast("long").alias("cnt"),
@@ -235,19 +246,22 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     ranked = _ranked(_grouped(norm), options)
 
     sid = F.col("sid")
-    # FS rows become two result rows: one of the per-file summary, one of the
+    # FILE_AND_SERVICE rows become two result rows: one of the per-file summary, one of the
     # service rollup (rows without a level, i.e. unparsed lines, only the first).
     gid_list = (
-        F.when((sid == FS) & F.col("level").isNotNull(), F.array(F.lit(GID["file"]), F.lit(GID["svc"])))
-        .when(sid == FS, F.array(F.lit(GID["file"])))
+        F.when(
+            (sid == CountSet.FILE_AND_SERVICE) & F.col("level").isNotNull(),
+            F.array(F.lit(Group.FILE), F.lit(Group.SERVICE_ROLLUP)),
+        )
+        .when(sid == CountSet.FILE_AND_SERVICE, F.array(F.lit(Group.FILE)))
         .otherwise(F.array(sid))
     )
     rows = ranked.withColumn("gid", F.explode(gid_list))
     gid = F.col("gid")
     cap = options.rollup_cap
-    is_min = gid == GID["min"]
-    in_rollup = gid.isin(GID["svc"], GID["et"], GID["ipe"])
-    is_file = gid == GID["file"]
+    is_min = gid == Group.ERROR_TRENDS
+    in_rollup = gid.isin(Group.SERVICE_ROLLUP, Group.ERROR_TYPE_ROLLUP, Group.IP_ROLLUP)
+    is_file = gid == Group.FILE
     span = F.unix_seconds(F.col("max_minute")) - F.unix_seconds(F.col("min_minute"))
     bucket = _bucket_seconds(span, options.trend_max_buckets)
     minute = F.col("t")
@@ -256,24 +270,28 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     capped_key = _capped(F.col("key"), F.col("key_rank"), cap)
     capped = rows.select(
         "gid",
-        F.when(is_file | gid.isin(GID["sample"], TRUNC), F.col("file_id")).alias("file_id"),
+        F.when(is_file | gid.isin(Group.SAMPLES, Group.TRUNCATED), F.col("file_id")).alias("file_id"),
         F.when(is_file, F.col("status")).alias("status"),
         F.when(is_file | in_rollup, F.col("level")).alias("level"),
         F.when(is_file, F.col("has_ts")).alias("has_ts"),
         F.when(in_rollup, F.col("t")).alias("hour"),
         F.when(in_rollup, service).alias("service"),
-        F.when(gid == GID["et"], capped_key).alias("error_type"),
-        F.when(gid == GID["ipe"], capped_key).alias("ip_err"),
-        F.when(gid == GID["msg"], F.col("key")).alias("err_msg"),
+        F.when(gid == Group.ERROR_TYPE_ROLLUP, capped_key).alias("error_type"),
+        F.when(gid == Group.IP_ROLLUP, capped_key).alias("ip_err"),
+        F.when(gid == Group.TOP_MESSAGES, F.col("key")).alias("err_msg"),
         F.when(is_min, bucket_start).alias("bucket_start"),
         F.when(is_min, bucket).alias("bucket_seconds"),
-        F.when(gid == GID["sample"], F.col("key")).alias("sample"),
+        F.when(gid == Group.SAMPLES, F.col("key")).alias("sample"),
         "cnt",
         F.when(is_file, F.col("min_ts")).alias("min_ts"),
         F.when(is_file, F.col("max_ts")).alias("max_ts"),
-        F.when((gid == GID["svc"]) & F.col("service").isNotNull(), F.col("svc_rank")).alias("svc_rank"),
-        F.when((gid == GID["et"]) & F.col("key").isNotNull(), F.col("key_rank")).alias("et_rank"),
-        F.when(gid == GID["ip"], F.lit(1)).alias("ip_row"),
+        F.when((gid == Group.SERVICE_ROLLUP) & F.col("service").isNotNull(), F.col("svc_rank")).alias(
+            "svc_rank"
+        ),
+        F.when((gid == Group.ERROR_TYPE_ROLLUP) & F.col("key").isNotNull(), F.col("key_rank")).alias(
+            "et_rank"
+        ),
+        F.when(gid == Group.DISTINCT_IPS, F.lit(1)).alias("ip_row"),
     )
     # Not grouped by g: the final aggregation gets a shuffle of its own and runs in
     # parallel, where the window chain before it could not.
@@ -303,7 +321,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
     # Rows leave each partition in hour order (a sort per partition, no shuffle), so
     # COPY writes each analysis's rollups into the table in hour order and a page's
     # hour-range index scan reads neighbouring rows instead of one heap page per row
-    # (filtered page of 10M lines: 124 ms -> 32 ms for the IP query; docs/performance.md).
+    # (docs/performance.md).
     return final.sortWithinPartitions("hour").select(
         "gid",
         "file_id",

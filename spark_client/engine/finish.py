@@ -2,8 +2,8 @@
 
 For a large input, `aggregate.aggregate` ranks, caps and folds the grouped rows in
 Spark, so only bounded rows leave it. For a small one that tail costs more than the
-reading: three more stages, one of them a single task of window functions, 0.46 of
-the 0.76 s of a 100 000-line CSV file. So for inputs of at most
+reading: three more stages, one of them a single task of window functions. So for
+inputs of at most
 `EngineOptions.finish_in_worker_max_bytes` the engine asks Spark only for the grouped
 rows (`aggregate.grouped`, tens of thousands of rows) and `finish` turns them into
 the very rows `aggregate.aggregate` returns: same columns, same values
@@ -25,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spark_client.aggregate import BUCKET_LADDER, ET, FS, GID, IP, IPE, MINUTE, MSG, OTHER, SAMPLE, TRUNC
+from spark_client.engine.aggregate import BUCKET_LADDER
+from spark_client.rows import OTHER, CountSet, Group
 from spark_client.types import EngineOptions
 
 # The columns and types of `aggregate.aggregate`'s rows.
@@ -81,15 +82,19 @@ def finish(grouped: pa.Table, options: EngineOptions) -> pa.Table:
     def rows(set_id: int) -> pa.Table:
         return grouped.filter(pc.equal(sid, set_id))
 
-    fs, et, ipe = rows(FS), rows(ET), rows(IPE)
+    file_service, error_types, error_ips = (
+        rows(CountSet.FILE_AND_SERVICE),
+        rows(CountSet.ERROR_TYPES),
+        rows(CountSet.ERROR_IPS),
+    )
     parts = [
-        _files(fs),
-        *_rollups(fs, et, ipe, options),
-        _distinct_ips(rows(IP)),
-        _top_messages(rows(MSG), options.top_n),
-        _trend(rows(MINUTE), options.trend_max_buckets),
-        _samples(rows(SAMPLE), options.unparsed_samples_per_file),
-        _truncated(rows(TRUNC)),
+        _files(file_service),
+        *_rollups(file_service, error_types, error_ips, options),
+        _distinct_ips(rows(CountSet.IPS)),
+        _top_messages(rows(CountSet.ERROR_MESSAGES), options.top_n),
+        _trend(rows(CountSet.ERROR_MINUTES), options.trend_max_buckets),
+        _samples(rows(CountSet.SAMPLES), options.unparsed_samples_per_file),
+        _truncated(rows(CountSet.TRUNCATED)),
     ]
     parts = [p for p in parts if p.num_rows]
     return pa.concat_tables(parts) if parts else _empty()
@@ -122,13 +127,15 @@ def _check_times(grouped: pa.Table) -> None:
             raise FinishInSpark(f"a {name} outside the years 1-9999")
 
 
-def _files(fs: pa.Table) -> pa.Table:
-    if fs.num_rows == 0:
+def _files(file_service: pa.Table) -> pa.Table:
+    if file_service.num_rows == 0:
         return _empty()
     keys = ["file_id", "status", "level", "has_ts"]
-    g = fs.group_by(keys, use_threads=False).aggregate([("cnt", "sum"), ("min_ts", "min"), ("max_ts", "max")])
+    g = file_service.group_by(keys, use_threads=False).aggregate(
+        [("cnt", "sum"), ("min_ts", "min"), ("max_ts", "max")]
+    )
     return _part(
-        GID["file"],
+        Group.FILE,
         g,
         **{k: g[k] for k in keys},
         cnt=g["cnt_sum"],
@@ -147,12 +154,20 @@ def _capped(values: pa.ChunkedArray, ranks: pa.Array, cap: int) -> pa.ChunkedArr
     return pc.if_else(pc.is_null(values), pa.scalar(None, pa.string()), kept)
 
 
-def _service_order(fs: pa.Table, services: pa.ChunkedArray, error_levels: list[str]) -> pa.Table:
+def _service_order(file_service: pa.Table, services: pa.ChunkedArray, error_levels: list[str]) -> pa.Table:
     """Distinct services ranked as `aggregate._ranked` ranks them: by error rows,
-    then all rows (FS rows), then name; no service last."""
-    is_error = pc.fill_null(pc.is_in(fs["level"], value_set=pa.array(error_levels, pa.string())), False)
+    then all rows (FILE_AND_SERVICE rows), then name; no service last."""
+    is_error = pc.fill_null(
+        pc.is_in(file_service["level"], value_set=pa.array(error_levels, pa.string())), False
+    )
     totals = (
-        pa.table({"value": fs["service"], "all": fs["cnt"], "err": pc.if_else(is_error, fs["cnt"], None)})
+        pa.table(
+            {
+                "value": file_service["service"],
+                "all": file_service["cnt"],
+                "err": pc.if_else(is_error, file_service["cnt"], None),
+            }
+        )
         .group_by("value", use_threads=False)
         .aggregate([("all", "sum"), ("err", "sum")])
     )
@@ -173,7 +188,7 @@ def _service_order(fs: pa.Table, services: pa.ChunkedArray, error_levels: list[s
 
 
 def _key_order(rows: pa.Table) -> pa.Table:
-    """Distinct keys of an ET or IPE set by their rows' total count, then key."""
+    """Distinct keys of an ERROR_TYPES or ERROR_IPS set by their rows' total count, then key."""
     totals = rows.group_by("key", use_threads=False).aggregate([("cnt", "sum")])
     order = pa.table({"value": totals["key"], "none": pc.is_null(totals["key"]), "total": totals["cnt_sum"]})
     return order.sort_by([("none", "ascending"), ("total", "descending"), ("value", "ascending")])
@@ -183,26 +198,30 @@ def _where_valid(values: pa.ChunkedArray, ranks: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_valid(values), ranks, None)
 
 
-def _rollups(fs: pa.Table, et: pa.Table, ipe: pa.Table, options: EngineOptions) -> list[pa.Table]:
-    """The three rollups: (hour, level, service) from FS rows with a level (unparsed
+def _rollups(
+    file_service: pa.Table, error_types: pa.Table, error_ips: pa.Table, options: EngineOptions
+) -> list[pa.Table]:
+    """The three rollups: (hour, level, service) from FILE_AND_SERVICE rows with a level (unparsed
     lines have none), then error types and IPs per (hour, level, service)."""
     cap = options.rollup_cap
-    services = pa.chunked_array([c for t in (fs, et, ipe) for c in t["service"].chunks], type=pa.string())
-    order = _service_order(fs, services, list(options.error_levels))
+    services = pa.chunked_array(
+        [c for t in (file_service, error_types, error_ips) for c in t["service"].chunks], type=pa.string()
+    )
+    order = _service_order(file_service, services, list(options.error_levels))
 
     def service_of(t: pa.Table) -> tuple[pa.ChunkedArray, pa.Array]:
         ranks = _ranks(t["service"], order)
         return _capped(t["service"], ranks, cap), ranks
 
     parts = []
-    svc = fs.filter(pc.is_valid(fs["level"]))
+    svc = file_service.filter(pc.is_valid(file_service["level"]))
     if svc.num_rows:
         service, ranks = service_of(svc)
         rank = _where_valid(svc["service"], ranks)
-        parts.append(_rollup(GID["svc"], svc, service, None, rank, "distinct_services"))
+        parts.append(_rollup(Group.SERVICE_ROLLUP, svc, service, None, rank, "distinct_services"))
     for gid, rows, key_column, rank_column in (
-        (GID["et"], et, "error_type", "distinct_error_types"),
-        (GID["ipe"], ipe, "ip", None),
+        (Group.ERROR_TYPE_ROLLUP, error_types, "error_type", "distinct_error_types"),
+        (Group.IP_ROLLUP, error_ips, "ip", None),
     ):
         if rows.num_rows:
             service, _ = service_of(rows)
@@ -245,12 +264,12 @@ def _distinct_ips(ip: pa.Table) -> pa.Table:
     if ip.num_rows == 0:
         return _empty()
     one = pa.table({"cnt": [pc.sum(ip["cnt"]).as_py()], "n": [ip.num_rows]})
-    return _part(GID["ip"], one, cnt=one["cnt"], distinct_ips=one["n"])
+    return _part(Group.DISTINCT_IPS, one, cnt=one["cnt"], distinct_ips=one["n"])
 
 
 def _top_messages(msg: pa.Table, top_n: int) -> pa.Table:
     top = msg.sort_by([("cnt", "descending"), ("key", "ascending")]).slice(0, top_n)
-    return _part(GID["msg"], top, message=top["key"], cnt=top["cnt"])
+    return _part(Group.TOP_MESSAGES, top, message=top["key"], cnt=top["cnt"])
 
 
 def bucket_seconds(span: int, max_buckets: int) -> int:
@@ -286,7 +305,7 @@ def _trend(minutes: pa.Table, max_buckets: int) -> pa.Table:
     )
     text = pa.array([_iso(s) for s in g["start"].to_pylist()], pa.string())
     return _part(
-        GID["min"],
+        Group.ERROR_TRENDS,
         g,
         bucket_start=text,
         bucket_seconds=pa.array(np.full(g.num_rows, size, dtype=np.int32)),
@@ -303,11 +322,11 @@ def _samples(samples: pa.Table, per_file: int) -> pa.Table:
     starts = np.r_[0, np.flatnonzero(files[1:] != files[:-1]) + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, len(files)]))
     kept = ordered.filter(pa.array(np.arange(len(files)) - first < per_file))
-    return _part(GID["sample"], kept, file_id=kept["file_id"], sample=kept["key"], cnt=kept["cnt"])
+    return _part(Group.SAMPLES, kept, file_id=kept["file_id"], sample=kept["key"], cnt=kept["cnt"])
 
 
 def _truncated(cut: pa.Table) -> pa.Table:
     """Lines cut to the line cap, per file (one grouped row per file already)."""
     if cut.num_rows == 0:
         return _empty()
-    return _part(GID["trunc"], cut, file_id=cut["file_id"], cnt=cut["cnt"])
+    return _part(Group.TRUNCATED, cut, file_id=cut["file_id"], cnt=cut["cnt"])

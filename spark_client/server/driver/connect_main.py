@@ -1,12 +1,12 @@
-"""The Spark Connect server's driver program, run by `spark-submit` (spark_client.server).
+"""The Spark Connect server's driver program, run by `spark-submit` (server.local_server).
 
 Spark's own `SparkConnectServer` main forces per-session artifact isolation, which
 gives every Spark Connect session its own class loader. The generated-code cache
 is keyed by class loader, so every new session (each qcluster worker, each
-reconnect) compiled the whole analysis query again (65 classes) and ran the new
-classes interpreted until HotSpot caught up: a new session's first analysis of a
-million CSV lines took 6.5-7.3 s where a warm one takes 3.5-4.4 s, and warming the
-server at start helped only the warm-up's own session.
+reconnect) compiled the whole analysis query again and ran the new classes
+interpreted until HotSpot caught up: a new session's first large analysis took
+far longer than a warm one, and warming the server at start helped only the
+warm-up's own session.
 
 This main does what Spark's does (create the session, then start the Connect
 service on its SparkContext, so the port answers only once sessions can be

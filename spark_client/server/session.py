@@ -119,7 +119,7 @@ def connect(
 def server_cores(session: object) -> int:
     """The cores the server runs tasks on: all of them under `local[*]`, the sum of
     every executor's on a cluster (Spark's default parallelism, which sizes a range
-    without an explicit partition count). One small query, ~50 ms."""
+    without an explicit partition count). One small query."""
     from pyspark.sql import functions as F
 
     ids = session.range(0, 1 << 16).select(F.spark_partition_id().alias("p"))  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ LEVEL_WORD = r"[A-Za-z]+"
 # lines (str.splitlines) never hold any of these.
 NOT_LINE_END = r"\n\r\u0085\u2028\u2029"
 
-# Each pattern matches a whole line. The group numbers are used by spark_client.parsers.
+# Each pattern matches a whole line. The group numbers are used by engine.parsers.
 RAW_PATTERNS: dict[str, str] = {
     # <PRI>? Mmm dd HH:mm:ss host tag[pid]: message  (the tag may hold spaces: "-- root").
     # The tag starts at the first non-blank after the host; it is the last blank

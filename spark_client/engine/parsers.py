@@ -7,7 +7,7 @@ Raw record (every reader ends with this `select`):
     ip_raw string, service string, endpoint string, event_template string,
     truncated boolean (the line was cut to the line cap)
 
-`spark_client.normalize` turns raw records into the normalised record. Raw text is
+`normalize` turns raw records into the normalised record. Raw text is
 read with `spark.read.text` and split by Java regular expressions inside Spark,
 each line cut to `EngineOptions.max_line_chars` first (`cap_line`).
 """
@@ -21,8 +21,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from spark_client.detect import Detected
-from spark_client.patterns import CONTINUATION, RAW_PATTERNS
+from spark_client.engine.detect import Detected
+from spark_client.engine.patterns import CONTINUATION, RAW_PATTERNS
 
 RAW_COLUMNS = (
     "file_id",

@@ -1,9 +1,10 @@
 """Lifecycle of a local Spark Connect server run from the pip-installed pyspark.
 
 The pyspark wheel ships the Spark Connect jar but not `sbin/start-connect-server.sh`.
-We run `spark-submit spark_client/driver/connect_main.py`: a driver with Spark's Connect
-plugin, whose sessions share generated code (see that module), in its own process
-group, with logs and a pid file under the data directory.
+We run `spark-submit spark_client/server/driver/connect_main.py`: a driver with Spark's
+Connect plugin, whose sessions share generated code (see that module), in its own
+process group, with logs and a pid file under the data directory. Once it answers,
+`warm` runs a few analyses on it (spark_client.server.warm_up).
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spark_client.errors import SparkServerError
-from spark_client.session import port_answers
+from spark_client.server.session import port_answers
+from spark_client.types import EngineOptions
 
 logger = logging.getLogger(__name__)
 
 # In a directory of its own: run as a script, its directory comes first on sys.path,
-# where spark_client/types.py would shadow the standard library's `types`.
+# where a module of ours (say a `types.py`) would shadow the standard library's.
 CONNECT_MAIN = Path(__file__).with_name("driver") / "connect_main.py"
 # Spark compiles a whole stage of the query into one Java method; with the
 # normalisation rules of every format those methods pass HotSpot's 8000-byte
-# limit, and HotSpot then leaves them interpreted: measured 3x slower per row.
+# limit, and HotSpot then leaves them interpreted, several times slower per row.
 # Letting it compile them costs a little warm-up time and nothing after.
 JAVA_OPTIONS = "-Duser.timezone=UTC -Duser.language=en -Duser.country=US -XX:-DontCompileHugeMethods"
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -53,10 +55,12 @@ class LocalServerConfig:
     partitions_per_core: int = 0
     token: str | None = None
     name: str = "connect-server"
-    # Run a few small analyses once the server answers (see engine.warm_up), then
-    # (if > 0) a CSV and a log4j file of this many lines, so the JIT has optimised
-    # the per-row code before the first user's analysis.
-    warm_up: bool = True
+    # Once the server answers, a few small analyses run with these options, then
+    # (if warm_up_lines > 0) a CSV and a log4j file of that many lines, so the JIT
+    # has optimised the per-row code before the first user's analysis (see
+    # server.warm_up). They must be the options analyses run with, built from
+    # config.yaml (analyses.engine_config). None: no warm-up.
+    warm_up_options: EngineOptions | None = None
     warm_up_lines: int = 0
 
     @property
@@ -191,14 +195,14 @@ def command(cfg: LocalServerConfig) -> list[str]:
         # The standalone master's REST submission port is unauthenticated.
         "spark.master.rest.enabled": "false",
         # Static, read by the Python client: without it pyspark inspects the Python
-        # stack on every DataFrame and Column call (~0.2 s per analysis plan) to
-        # decorate error messages with user code locations; ours are the engine's.
+        # stack on every DataFrame and Column call of an analysis plan to decorate
+        # error messages with user code locations; ours are the engine's.
         "spark.python.sql.dataFrameDebugging.enabled": "false",
-        # Compiled query code is cached by its source; an analysis' query is ~65
-        # classes, different per input format and per option set. Spark's 100
+        # Compiled query code is cached by its source; an analysis' query is dozens
+        # of classes, different per input format and per option set. Spark's 100
         # entries held one query's code: any other query in between (another
         # format, a report) evicted it, and the next analysis compiled and
-        # JIT-warmed it again (a million CSV lines: 4.4 s -> 6.9 s).
+        # JIT-warmed it again.
         "spark.sql.codegen.cache.maxEntries": "2000",
     }
     conf.update({k: str(v) for k, v in cfg.conf.items()})
@@ -259,15 +263,19 @@ def start(cfg: LocalServerConfig) -> ServerStatus:
         log.close()
     cfg.pid_file.write_text(str(proc.pid))
     answering = _wait_until_answering(cfg, proc.pid, proc)
-    if cfg.warm_up:
-        warm_up(cfg)
+    if cfg.warm_up_options is not None:
+        warm(cfg)
     return answering
 
 
-def warm_up(cfg: LocalServerConfig) -> float | None:
-    """Warm a server we just started; a failure here only costs the first user time."""
-    from spark_client.engine import warm_up as analyses_warm_up
-    from spark_client.session import connect
+def warm(cfg: LocalServerConfig) -> float | None:
+    """Warm a server we just started with `cfg.warm_up_options`; returns seconds.
+    A failure here only costs the first user time."""
+    if cfg.warm_up_options is None:
+        raise ValueError("warming a server needs the options analyses run with (warm_up_options)")
+    # pyspark and the engine: only a process that warms a server loads them.
+    from spark_client.server.session import connect
+    from spark_client.server.warm_up import warm_up
 
     url = f"sc://{'localhost' if cfg.token else cfg.host}:{cfg.port}" + (
         f"/;token={cfg.token}" if cfg.token else ""
@@ -275,7 +283,9 @@ def warm_up(cfg: LocalServerConfig) -> float | None:
     try:
         spark = connect(url, conf=cfg.session_conf, partitions_per_core=cfg.partitions_per_core)
         try:
-            seconds = analyses_warm_up(spark, cfg.run_dir / "warm-up", volume_lines=cfg.warm_up_lines)
+            seconds = warm_up(
+                spark, cfg.run_dir / "warm-up", options=cfg.warm_up_options, volume_lines=cfg.warm_up_lines
+            )
         finally:
             spark.stop()
     except Exception as exc:  # the server is up; warming it is best effort
