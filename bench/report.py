@@ -86,12 +86,12 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def table(result: dict[str, Any]) -> str:
     cores = result["machine"]["cores"]
-    lines = [
-        "",
-        f"{cores} cores, {result['machine']['cpu']}; Spark server {result.get('spark_server')}",
-        f"{'case':>18} {'MB':>7} {'a s':>7} {'b s':>7} {'c s':>7} {'a/b':>5} {'c/a':>5} "
-        f"{'rows/s (a)':>11} {'MB/s (a)':>8} {'worker MB':>9}",
-    ]
+    lines = ["", f"{cores} cores, {result['machine']['cpu']}; Spark server {result.get('spark_server')}"]
+    if result.get("cases"):
+        lines.append(
+            f"{'case':>18} {'MB':>7} {'a s':>7} {'b s':>7} {'c s':>7} {'a/b':>5} {'c/a':>5} "
+            f"{'rows/s (a)':>11} {'MB/s (a)':>8} {'worker MB':>9}"
+        )
     for case in result.get("cases", []):
         a, b = case["a"]["median"], case["b"]["median"]
         c = (case.get("c") or {}).get("median")
