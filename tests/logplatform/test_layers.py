@@ -16,10 +16,10 @@ one: `analyses.services.execute` (runs an analysis), `analyses.engine_config`
 (commands). Every other module of analyses is a web module (a page, a form, the
 API, a selector or service they call), and a web module:
 - imports from spark_client only the modules of plain values, which import no
-  pyspark: `spark_client` itself, `spark_client.types`, `spark_client.errors` and
-  `spark_client.rows` (not `spark_client.engine`, nor `spark_client.server`, whose
-  session module loads pyspark as it connects); inside a function too, since a
-  view's function runs in the web process;
+  pyspark: `spark_client` itself, `spark_client.types`, `spark_client.errors`,
+  `spark_client.rows` and `spark_client.lines_layout` (not `spark_client.engine`,
+  nor `spark_client.server`, whose session module loads pyspark as it connects);
+  inside a function too, since a view's function runs in the web process;
 - imports no worker-side module, but for the one hop a task takes: a function-level
   import in `analyses.tasks` (its functions run in a qcluster worker; the web only
   queues them by name).
@@ -51,7 +51,13 @@ FORBIDDEN = {
 }
 DYNAMIC_IMPORTS = {"import_module", "import_string", "__import__"}
 # The spark_client modules a web module may import: plain values, no pyspark.
-WEB_SPARK_CLIENT = {"spark_client", "spark_client.types", "spark_client.errors", "spark_client.rows"}
+WEB_SPARK_CLIENT = {
+    "spark_client",
+    "spark_client.types",
+    "spark_client.errors",
+    "spark_client.rows",
+    "spark_client.lines_layout",
+}
 # The modules of analyses that never run in a web process.
 WORKER_SIDE = ("analyses.services.execute", "analyses.engine_config", "analyses.management")
 # The one web module that may reach the worker side, inside its functions.
