@@ -51,7 +51,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Load test on loopback (5 minutes, 50 users, 10 x 300 MB uploads); see README.
+# Load test on loopback (5 minutes, 50 users, 10 x 300 MB uploads); see docs/operations.md.
 load: install check-java
 	$(BIN)/python -m loadtest.run $(LOAD_ARGS)
 
