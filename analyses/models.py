@@ -117,7 +117,7 @@ def _rollup_analysis() -> models.ForeignKey:
     """A rollup's analysis: a large analysis writes 10^5 rollup rows in one COPY.
 
     No database constraint: PostgreSQL checks a deferred foreign key row by row at
-    commit, as long as the COPY itself (44 000 rows: 120 ms COPY, 130 ms check).
+    commit, which takes as long as the COPY itself.
     Rollups are written only by `services.store._results_write` and removed only with
     their analysis (Django's cascade, however the analysis is deleted); both hold
     the analysis row's lock (`_analysis_lock_before_delete`), so no rollup

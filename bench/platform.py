@@ -136,8 +136,8 @@ def analysis_wait(analysis_id: int, committed: float, timeout: float = 3600) -> 
     The times come from the row: the worker stamps `started_at` when it claims the
     analysis and `finished_at` in the transaction that stores the results, just
     before its commit (~10 ms). Polling every 100 ms only learns that it is done:
-    a poll every 20 ms read the end up to 20 ms late and its queries took CPU
-    from the analysis on 2 cores.
+    the times do not depend on the poll, and a faster one would take CPU from the
+    analysis on 2 cores.
     """
     from analyses.models import Analysis, AnalysisResult
 

@@ -100,10 +100,9 @@ def warmup_rounds(size: int, given: int | None) -> int:
 
     What still warms after the server's own warm-up is per-query work (analysis,
     optimisation and code generation run in the JVM's interpreter until HotSpot
-    compiles them), and an analysis is one query. With one warm-up round, CSV 100k's
-    five timed analyses still fell from 1.50 to 1.07 s (b and c fell alike), and on
-    one server the time settled only after ~20 analyses. So a case gets about a
-    million lines' worth of warm-up: 10 rounds at 100k, 1 at 1M. From 5M lines a
+    compiles them), and an analysis is one query: one round leaves the timed runs
+    of a small case still getting faster (docs/decisions.md). So a case gets about
+    a million lines' worth of warm-up: 10 rounds at 100k, 1 at 1M. From 5M lines a
     run warms itself up.
     """
     if size >= 5_000_000:
@@ -278,8 +277,8 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
         case: dict[str, Any] = {"format": fmt, "size": size, "lines": gen.lines, "mb": round(gen.mb, 1)}
         a_runs, b_runs, c_runs, worker = [], [], [], []
         # A long-running Spark server has compiled this code path long ago: the first
-        # runs of a size on a fresh server pay the JVM's JIT (measured: 14.9 s, 8.2 s,
-        # then 4.4-5.2 s for one million CSV lines). Steady state is what is compared;
+        # runs of a size on a fresh server pay the JVM's JIT, several times the steady
+        # state for a million CSV lines. Steady state is what is compared;
         # the cold runs are kept in the JSON. The naive job gets its warm-up rounds
         # too: its queries are compiled and JIT-warmed on their own, and a cold c
         # would flatter c/a.

@@ -19,11 +19,11 @@ from logplatform import config as product_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Arrow's default allocator (mimalloc) keeps the segments it freed: a worker's peak
-# memory grew with the size of the result it wrote (rollups: 24k rows at 100k lines,
-# 280k at 10M) from 295 to 322 MB. With the C library's allocator the same worker
-# peaks at 273 MB for 100k, 1M and 10M lines alike (docs/performance.md). Read by
-# pyarrow when it is first imported, which is after the settings in every process.
+# Arrow's default allocator (mimalloc) keeps the segments it freed, so a long-lived
+# worker's peak memory would grow with the largest result (rollups) it ever wrote;
+# the C library's allocator gives them back, and the peak stays flat with the input's
+# size (docs/decisions.md). Read by pyarrow when it is first imported, which is after
+# the settings in every process.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 env = environ.Env()
@@ -249,9 +249,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 1000,
     # An idle cluster asks the queue table 20 times a second (a few indexed
-    # queries): measured 2.1 % of one core for qcluster and PostgreSQL together,
-    # against 1.7 % at 10 a second. A new analysis waits 25 ms for a worker on
-    # average instead of 50 ms.
+    # queries): barely more CPU than 10 times, for half the wait before a worker
+    # takes a new analysis (docs/decisions.md).
     "poll": 0.05,
     "label": "Task queue",
     # Notifications run on a cluster of their own (`qcluster --cluster

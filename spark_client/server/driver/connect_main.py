@@ -2,11 +2,11 @@
 
 Spark's own `SparkConnectServer` main forces per-session artifact isolation, which
 gives every Spark Connect session its own class loader. The generated-code cache
-is keyed by class loader, so every new session (each qcluster worker, each
-reconnect) compiled the whole analysis query again and ran the new classes
-interpreted until HotSpot caught up: a new session's first large analysis took
-far longer than a warm one, and warming the server at start helped only the
-warm-up's own session.
+is keyed by class loader, so under it every new session (each qcluster worker, each
+reconnect) would compile the whole analysis query again and run the new classes
+interpreted until HotSpot caught up: a new session's first large analysis would
+take far longer than a warm one, and warming the server at start would help only
+the warm-up's own session.
 
 This main does what Spark's does (create the session, then start the Connect
 service on its SparkContext, so the port answers only once sessions can be
