@@ -52,6 +52,7 @@ NORMALISED_COLUMNS = (
     "is_error",
     "sample",
     "truncated",
+    "year_assumed",
 )
 
 # Every level a normalised row can have, least severe first.
@@ -74,7 +75,7 @@ class Group:
     (engine.aggregate.aggregate, or engine.finish.finish in the worker), which
     engine.results.assemble decodes."""
 
-    FILE = 0  # per file: rows by status, level and whether they have a timestamp
+    FILE = 0  # per file: rows by status, level, whether they have a timestamp and got the assumed year
     SERVICE_ROLLUP = 1  # rows per (hour, level, service)
     ERROR_TYPE_ROLLUP = 2  # error rows per (hour, level, service, error type)
     IP_ROLLUP = 3  # error rows per (hour, level, service, IP)
@@ -89,8 +90,8 @@ class CountSet:
     """Ids of the sets the one aggregation counts at once: the `sid` column of
     engine.aggregate.grouped's rows. Each row is copied into the sets it belongs to
     (engine.aggregate._sets). Every set feeds the result group of the same id but
-    FILE_AND_SERVICE, counted per (file, status, level, has timestamp, hour,
-    service), which feeds both Group.FILE and Group.SERVICE_ROLLUP."""
+    FILE_AND_SERVICE, counted per (file, status, level, has timestamp, year
+    assumed, hour, service), which feeds both Group.FILE and Group.SERVICE_ROLLUP."""
 
     FILE_AND_SERVICE = 8
     IPS = Group.DISTINCT_IPS

@@ -18,6 +18,7 @@ class InputFile:
     path: str
     name: str
     format: str | None = None  # per-file override; None means detect
+    assume_year: int | None = None  # per-file year for year-less timestamps; None: EngineOptions'
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class FileReport:
     continuation_lines: int = 0
     truncated_lines: int = 0
     rows_without_timestamp: int = 0
+    # Rows whose timestamp had no year (syslog's "Jun 14 15:16:01") and were dated
+    # in `assumed_year`, the file's year or else the analysis's.
+    rows_without_year: int = 0
+    assumed_year: int | None = None
     error_count: int = 0
     first_ts: str | None = None
     last_ts: str | None = None
@@ -72,6 +77,8 @@ class FileReport:
             "continuation_lines": self.continuation_lines,
             "truncated_lines": self.truncated_lines,
             "rows_without_timestamp": self.rows_without_timestamp,
+            "rows_without_year": self.rows_without_year,
+            "assumed_year": self.assumed_year,
             "error_count": self.error_count,
             "first_ts": self.first_ts,
             "last_ts": self.last_ts,

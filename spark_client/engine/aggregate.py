@@ -84,6 +84,7 @@ def _sets(norm: DataFrame) -> DataFrame:
         "error_type",
         F.substring(F.col("message"), 1, MESSAGE_KEY_CHARS).alias("message"),
         "sample",
+        "year_assumed",
         F.explode(sid_list).alias("sid"),
     )
     sid = F.col("sid")
@@ -105,6 +106,7 @@ def _sets(norm: DataFrame) -> DataFrame:
         F.when(sid == CountSet.FILE_AND_SERVICE, F.col("status")).alias("status"),
         F.when(rollup, F.col("level")).alias("level"),
         F.when(sid == CountSet.FILE_AND_SERVICE, F.col("ts").isNotNull()).alias("has_ts"),
+        F.when(sid == CountSet.FILE_AND_SERVICE, F.col("year_assumed")).alias("year_assumed"),
         t.alias("t"),
         F.when(rollup, F.col("service")).alias("service"),
         key.alias("key"),
@@ -152,7 +154,10 @@ def _ranked(agg: DataFrame, options: EngineOptions) -> DataFrame:
     is_error_level = F.col("level").isin(list(options.error_levels))
 
     limited = sid.isin(CountSet.ERROR_MESSAGES, CountSet.SAMPLES)
-    own = [F.when(~limited, F.col(c)) for c in ("status", "level", "has_ts", "t", "service", "key")]
+    own = [
+        F.when(~limited, F.col(c))
+        for c in ("status", "level", "has_ts", "year_assumed", "t", "service", "key")
+    ]
     top = Window.partitionBy("g", "sid", "file_id", *own).orderBy(F.desc("cnt"), F.asc("key"))
     limit = max(options.top_n, options.unparsed_samples_per_file)
     # Window columns of one spec go in one select: Spark then runs them in one
@@ -202,7 +207,7 @@ def _grouped(norm: DataFrame) -> DataFrame:
     """The one hash aggregation: every set's rows counted at once."""
     return (
         _sets(norm)
-        .groupBy("sid", "file_id", "status", "level", "has_ts", "t", "service", "key")
+        .groupBy("sid", "file_id", "status", "level", "has_ts", "year_assumed", "t", "service", "key")
         .agg(
             F.count(F.lit(1)).alias("cnt"),
             F.min("ts").alias("min_ts"),
@@ -228,6 +233,7 @@ def grouped(norm: DataFrame) -> DataFrame:
         "status",
         "level",
         "has_ts",
+        "year_assumed",
         F.when(
             sid.isin(CountSet.FILE_AND_SERVICE, CountSet.ERROR_TYPES, CountSet.ERROR_IPS),
             F.date_format("t", "yyyy-MM-dd'T'HH:00:00"),
@@ -274,6 +280,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         F.when(is_file, F.col("status")).alias("status"),
         F.when(is_file | in_rollup, F.col("level")).alias("level"),
         F.when(is_file, F.col("has_ts")).alias("has_ts"),
+        F.when(is_file, F.col("year_assumed")).alias("year_assumed"),
         F.when(in_rollup, F.col("t")).alias("hour"),
         F.when(in_rollup, service).alias("service"),
         F.when(gid == Group.ERROR_TYPE_ROLLUP, capped_key).alias("error_type"),
@@ -301,6 +308,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         "status",
         "level",
         "has_ts",
+        "year_assumed",
         "hour",
         "service",
         "error_type",
@@ -328,6 +336,7 @@ def aggregate(norm: DataFrame, options: EngineOptions) -> DataFrame:
         "status",
         "level",
         "has_ts",
+        "year_assumed",
         F.date_format("hour", "yyyy-MM-dd'T'HH:00:00").alias("hour"),
         "service",
         "error_type",

@@ -37,6 +37,7 @@ OUTPUT = pa.schema(
         ("status", pa.string()),
         ("level", pa.string()),
         ("has_ts", pa.bool_()),
+        ("year_assumed", pa.bool_()),
         ("hour", pa.string()),
         ("service", pa.string()),
         ("error_type", pa.string()),
@@ -130,7 +131,7 @@ def _check_times(grouped: pa.Table) -> None:
 def _files(file_service: pa.Table) -> pa.Table:
     if file_service.num_rows == 0:
         return _empty()
-    keys = ["file_id", "status", "level", "has_ts"]
+    keys = ["file_id", "status", "level", "has_ts", "year_assumed"]
     g = file_service.group_by(keys, use_threads=False).aggregate(
         [("cnt", "sum"), ("min_ts", "min"), ("max_ts", "max")]
     )

@@ -4,7 +4,8 @@ Normalised record (the `select` at the end of `normalize`):
     file_id int, status string, ts timestamp, level string, message string,
     ip string, service string, endpoint string, error_type string, is_error boolean,
     sample string (the raw line of an unparsed row, truncated),
-    truncated boolean (the raw line, or the CSV / JSON message, was cut to the line cap)
+    truncated boolean (the raw line, or the CSV / JSON message, was cut to the line cap),
+    year_assumed boolean (the timestamp had no year: the file's assumed year was put in front)
 
 Every rule here is driven by EngineOptions (config/config.yaml): level aliases,
 keyword inference, error levels. Only Spark expressions, no Python UDFs.
@@ -151,20 +152,47 @@ def _parse_cleaned(s: Column, kind: str, assume_year: int) -> Column:
 
 def parse_any_timestamp(s: Column, assume_year: int) -> Column:
     """Every form of DESIGN §4; the first that reads wins (coalesce short-circuits)."""
+    return F.coalesce(_dated_any(s), _yearless_any(s, assume_year))
+
+
+def _dated_any(s: Column) -> Column:
+    """The forms that carry their year, in the order they are tried."""
     no_weekday = F.regexp_replace(s, WEEKDAY_PREFIX, "")
     no_weekday_fraction = F.regexp_replace(no_weekday, r"(\d{2}:\d{2}:\d{2})\.\d+", "$1")
     # ISO first, but not for bare digits: a cast reads "2024" as a year.
     iso = F.when(~s.rlike(r"^\d+(\.\d+)?$"), _iso(s))
-    candidates = [
+    return F.coalesce(
         F.when(s.rlike(EPOCH_SECONDS), F.timestamp_seconds(s.try_cast("double"))),
         F.when(s.rlike(EPOCH_MILLIS), F.timestamp_millis(s.try_cast("long"))),
         iso,
         *[F.try_to_timestamp(s, F.lit(p)) for p in FULL_PATTERNS[:4]],
         F.try_to_timestamp(no_weekday_fraction, F.lit("MMM d HH:mm:ss yyyy")),
         *[F.try_to_timestamp(s, F.lit(p)) for p in FULL_PATTERNS[5:]],
-        *[_with_year(no_weekday, assume_year, p) for p in YEARLESS_PATTERNS],
-    ]
-    return F.coalesce(*candidates)
+    )
+
+
+def _yearless_any(s: Column, assume_year: int) -> Column:
+    """The year-less forms, tried last: only text no dated form reads."""
+    no_weekday = F.regexp_replace(s, WEEKDAY_PREFIX, "")
+    return F.coalesce(*[_with_year(no_weekday, assume_year, p) for p in YEARLESS_PATTERNS])
+
+
+def _timestamp(ts_raw: Column, kind: str, assume_year: int) -> tuple[Column, Column | None]:
+    """The timestamp as (read from a form with a year, read from a year-less one).
+
+    The second is None when the format has no year-less form, and for a syslog
+    file the first is None: all of its stamps lack the year. For the formats that
+    accept any form, `normalize` tries the year-less forms in a later projection,
+    on the rows the dated forms left unread, and so knows which rows got the
+    assumed year without parsing any row twice.
+    """
+    if kind == "syslog":
+        return None, parse_timestamp(ts_raw, kind, assume_year)
+    if kind != "any":
+        return parse_timestamp(ts_raw, kind, assume_year), None
+    return F.coalesce(_iso_direct(ts_raw), _dated_any(_clean(ts_raw))), _yearless_any(
+        _clean(ts_raw), assume_year
+    )
 
 
 def _level_from_text(raw: Column, options: EngineOptions) -> Column:
@@ -261,8 +289,18 @@ def _masked_in_steps(df: DataFrame, source: Column, keep: list[str]) -> DataFram
     return df
 
 
-def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only: bool = False) -> DataFrame:
+def normalize(
+    raw: DataFrame,
+    ts_kind: str,
+    options: EngineOptions,
+    *,
+    iso_only: bool = False,
+    assume_year: int | None = None,
+) -> DataFrame:
     """Raw records -> normalised records.
+
+    `assume_year` is the year this file's year-less timestamps get (default
+    `options.assume_year`); the rows that got it are marked `year_assumed`.
 
     `iso_only` (a file whose sampled timestamps are all plain ISO 8601, and a
     format that accepts any form): timestamps are read by the ISO parse alone,
@@ -313,7 +351,14 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
     ip_from_message = F.when(F.col("ip_col").isNull() & msg.contains("."), F.regexp_extract(msg, IPV4, 1))
     ts_raw = F.col("ts_raw")
     lean = iso_only and ts_kind == "any"
-    ts = _iso_direct(ts_raw) if lean else parse_timestamp(ts_raw, ts_kind, options.assume_year)
+    year = options.assume_year if assume_year is None else assume_year
+    if lean:
+        ts, yearless = _iso_direct(ts_raw), None
+    else:
+        ts, yearless = _timestamp(ts_raw, ts_kind, year)
+    # A syslog stamp never has a year; the forms of "any" format may lack it.
+    all_yearless = ts is None
+    ts = yearless if all_yearless else ts
     staged = trimmed.select(
         "file_id",
         "status",
@@ -328,7 +373,25 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
         F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias("sample"),
         "truncated",
         *([(ok & (F.trim(ts_raw) != "")).alias("ts_given")] if lean else []),
+        *(["ts_raw"] if yearless is not None and not all_yearless else []),
     )
+    if all_yearless:
+        year_assumed = F.col("ts").isNotNull()
+    elif yearless is not None:
+        # The year-less forms in a projection of their own, on the rows the dated
+        # forms did not read: a timestamp read here got the assumed year.
+        staged = staged.select(
+            *[c for c in staged.columns if c != "ts_raw"],
+            F.when(ok & F.col("ts").isNull(), yearless).alias("ts_yearless"),
+        )
+        staged = staged.select(
+            *[c for c in staged.columns if c not in ("ts", "ts_yearless")],
+            F.coalesce(F.col("ts"), F.col("ts_yearless")).alias("ts"),
+            F.col("ts_yearless").isNotNull().alias("year_assumed"),
+        )
+        year_assumed = F.col("year_assumed")
+    else:
+        year_assumed = F.lit(False)
     status = F.col("status")
     if lean:
         unread = F.col("ts_given") & F.col("ts").isNull()
@@ -348,6 +411,7 @@ def normalize(raw: DataFrame, ts_kind: str, options: EngineOptions, *, iso_only:
         F.coalesce(is_error, F.lit(False)).alias("is_error"),
         "sample",
         "truncated",
+        year_assumed.alias("year_assumed"),
     )
     # Only error rows without an event template need their message masked.
     keep = [c for c in NORMALISED_COLUMNS if c != "error_type"] + ["event_template"]

@@ -68,7 +68,7 @@ def detect_files(
     reports: dict[int, FileReport] = {}
     detected: dict[int, Detected] = {}
     for i, f in enumerate(files):
-        report = FileReport(file_id=f.file_id, name=f.name)
+        report = FileReport(file_id=f.file_id, name=f.name, assumed_year=f.assume_year or options.assume_year)
         reports[f.file_id] = report
         try:
             det = detect(
@@ -118,6 +118,7 @@ def analyze(
             f"None of the files could be analysed. {details}", reports=list(reports.values())
         )
     paths = {f.file_id: f.path for f in files}
+    years = {f.file_id: f.assume_year for f in files if f.assume_year is not None}
 
     # A CSV file is read in parallel only if no value holds a line break. Scanning
     # it whole takes a while, so the scan runs while the server plans the
@@ -134,7 +135,9 @@ def analyze(
         """One query; again with every timestamp rule for the files whose ISO-only
         parse left timestamp text unread (detect.Detected.iso_timestamps)."""
         try:
-            return _analyze_detected(spark, paths, dets, deepcopy(reports), options, progress, tag, started)
+            return _analyze_detected(
+                spark, paths, years, dets, deepcopy(reports), options, progress, tag, started
+            )
         except TimestampRecheck as exc:
             positions = list(dets)  # a file's position in the query is its place in `dets`
             recheck = {positions[p] for p in exc.positions}
@@ -145,7 +148,9 @@ def analyze(
                 fid: replace(det, iso_timestamps=False) if fid in recheck else det
                 for fid, det in dets.items()
             }
-            output = _analyze_detected(spark, paths, full, deepcopy(reports), options, progress, tag, started)
+            output = _analyze_detected(
+                spark, paths, years, full, deepcopy(reports), options, progress, tag, started
+            )
             output.stats["spark_queries"] += 1
             return output
 
@@ -211,13 +216,23 @@ class _NewlineScan:
         return self.found
 
 
-def normalised(spark, paths: dict[int, str], detected: dict[int, Detected], options: EngineOptions):  # noqa: ANN001, ANN201
+def normalised(  # noqa: ANN201
+    spark,  # noqa: ANN001
+    paths: dict[int, str],
+    detected: dict[int, Detected],
+    options: EngineOptions,
+    years: dict[int, int] | None = None,
+):
     """The normalised rows of every detected file, one DataFrame.
 
     Inside Spark a file is known by its position in `detected`, not by the
     caller's id: the id would be a literal in the generated code, making every
     analysis compile (and JIT) its own code instead of reusing the last one's.
+    `years` holds a file's own year for its year-less timestamps (by id); each
+    file is normalised by its own plan, so its year is a literal of that plan
+    and the union stays one pass.
     """
+    years = years or {}
     frames = [
         normalize(
             read_file(
@@ -226,6 +241,7 @@ def normalised(spark, paths: dict[int, str], detected: dict[int, Detected], opti
             TS_KIND[det.format],
             options,
             iso_only=det.iso_timestamps,
+            assume_year=years.get(fid),
         )
         for position, (fid, det) in enumerate(detected.items())
     ]
@@ -235,6 +251,7 @@ def normalised(spark, paths: dict[int, str], detected: dict[int, Detected], opti
 def _analyze_detected(
     spark,
     paths: dict[int, str],
+    years: dict[int, int],
     detected: dict[int, Detected],
     reports: dict[int, FileReport],
     options: EngineOptions,
@@ -243,7 +260,7 @@ def _analyze_detected(
     started: float,
 ) -> AnalysisOutput:
     file_ids = list(detected)
-    norm = normalised(spark, paths, detected, options)
+    norm = normalised(spark, paths, detected, options, years)
 
     handler = QueryProgress(progress)
     _report(progress, "Reading and aggregating in Spark", QUERY_START)

@@ -36,7 +36,7 @@ class TimestampRecheck(Exception):  # noqa: N818 - a signal to the engine, not a
 
 # The columns each small result group uses (the query's rows carry the union).
 _SMALL = {
-    Group.FILE: ("file_id", "status", "level", "has_ts", "cnt", "min_ts", "max_ts"),
+    Group.FILE: ("file_id", "status", "level", "has_ts", "year_assumed", "cnt", "min_ts", "max_ts"),
     Group.SAMPLES: ("file_id", "sample", "cnt"),
     Group.TRUNCATED: ("file_id", "cnt"),
     Group.DISTINCT_IPS: ("distinct_ips",),
@@ -217,6 +217,8 @@ def assemble(
         if not row["has_ts"]:
             without_ts += cnt
             report.rows_without_timestamp += cnt
+        if row["year_assumed"]:
+            report.rows_without_year += cnt
         low, high = row["min_ts"], row["max_ts"]
         if low is not None:
             report.first_ts = _earliest(report.first_ts, low)

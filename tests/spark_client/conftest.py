@@ -30,14 +30,20 @@ def engine_options(**overrides) -> EngineOptions:
 
 @pytest.fixture
 def run(spark, tmp_path):
-    """run({"name": text_or_bytes, ...}, **options) -> AnalysisOutput."""
+    """run({"name": text_or_bytes, ...}, formats={name: format}, years={name: year},
+    **options) -> AnalysisOutput."""
 
-    def run_files(files: dict[str, str | bytes], formats: dict[str, str] | None = None, **options):
+    def run_files(
+        files: dict[str, str | bytes],
+        formats: dict[str, str] | None = None,
+        years: dict[str, int] | None = None,
+        **options,
+    ):
         inputs = []
         for i, (name, content) in enumerate(files.items(), start=1):
             path = tmp_path / name
             path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-            inputs.append(InputFile(i, str(path), name, (formats or {}).get(name)))
+            inputs.append(InputFile(i, str(path), name, (formats or {}).get(name), (years or {}).get(name)))
         return analyze(spark, inputs, engine_options(**options))
 
     return run_files

@@ -30,8 +30,8 @@ def _files(tmp_path, contents: dict[str, str]) -> list[InputFile]:
 
 
 def _mixed(tmp_path, seed: int) -> list[InputFile]:
-    """Three formats in one analysis, with rows without a timestamp, an IP or a
-    service, unparsed lines and a two-week time span."""
+    """Four formats in one analysis, with rows without a timestamp, an IP or a
+    service, rows without a year, unparsed lines and a two-week time span."""
     quiet = ld.make_events(600, seed=seed + 3, with_ip_column=False, with_service=False, span_hours=14 * 24)
     garbage = "".join(f"@@ not a log line {i} @@\n" for i in range(40))
     return _files(
@@ -40,6 +40,8 @@ def _mixed(tmp_path, seed: int) -> list[InputFile]:
             "app.csv": ld.render_csv(ld.make_events(500, seed=seed, no_ts_every=37)),
             "worker.log": ld.render_log4j_iso(ld.make_events(500, seed=seed + 1)) + garbage,
             "events.jsonl": ld.render_jsonl(ld.make_events(500, seed=seed + 2, no_ts_every=29) + quiet),
+            # Year-less stamps: rows dated in the assumed year.
+            "auth.log": ld.render_syslog(ld.make_events(300, seed=seed + 4)),
         },
     )
 
@@ -96,7 +98,8 @@ def test_an_analysis_gives_the_same_document_finished_in_the_worker_or_in_spark(
     assert in_spark.stats["finished_in"] == "spark"
     assert worker.stats["spark_queries"] == in_spark.stats["spark_queries"] == 1
     assert _document(worker) == _document(in_spark)
-    assert worker.summary["total_logs"] == 2100
+    assert worker.summary["total_logs"] == 2400
+    assert [f.rows_without_year for f in worker.files] == [0, 0, 0, 300]
 
 
 def test_more_grouped_rows_than_the_budget_are_finished_in_spark(spark, tmp_path):
@@ -123,12 +126,14 @@ def _grouped_table(**overrides) -> pa.Table:
         "cnt": 3,
         "min_ts": "2024-03-01T10:00:05",
         "max_ts": "2024-03-01T10:59:00",
+        "year_assumed": False,
     }
     row.update(overrides)
     types = {
         "sid": pa.int32(),
         "file_id": pa.int32(),
         "has_ts": pa.bool_(),
+        "year_assumed": pa.bool_(),
         "minute": pa.int64(),
         "cnt": pa.int64(),
     }

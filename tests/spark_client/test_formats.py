@@ -270,6 +270,44 @@ def test_a_per_file_format_override(run):
 def test_assume_year_applies_to_yearless_timestamps(run):
     out = run({"s.log": "Mar  3 01:02:03 h a[1]: hi\n"}, assume_year=2019)
     assert out.summary["first_ts"] == "2019-03-03T01:02:03"
+    assert (only(out).rows_without_year, only(out).assumed_year) == (1, 2019)
+
+
+def test_rows_without_a_year_are_counted_per_file(run):
+    syslog = "Mar  3 01:02:03 h a[1]: hi\nMar  3 01:02:04 h a[1]: bye\nnot a syslog line\n"
+    csv = (
+        "timestamp,level,message\n"
+        "Jan 15 10:30:00,INFO,year-less\n"
+        "2024-01-15T10:30:00,INFO,dated\n"
+        "Mon Jan 15 10:30:00 2024,INFO,dated with a weekday\n"
+        ",INFO,no time\n"
+    )
+    access = '10.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"\n'
+    out = run({"auth.log": syslog, "app.csv": csv, "access.log": access}, assume_year=2019)
+    got = {f.name: (f.format, f.rows, f.rows_without_year, f.rows_without_timestamp) for f in out.files}
+    assert got == {
+        "auth.log": ("syslog", 2, 2, 0),
+        "app.csv": ("csv", 4, 1, 1),
+        "access.log": ("access_log", 1, 0, 0),
+    }
+    assert {f.as_dict()["rows_without_year"] for f in out.files} == {2, 1, 0}
+
+
+def test_a_file_of_its_own_year_is_dated_in_it_in_the_same_query(run):
+    line = "Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root from 10.0.0.7 port 22 ssh2\n"
+    csv = "timestamp,level,message\nDec 11 07:00:00,ERROR,year-less\n2015-05-17T10:00:00,INFO,dated\n"
+    out = run(
+        {"old.log": line, "new.log": line, "app.csv": csv},
+        years={"old.log": 2016, "app.csv": 2017},
+        assume_year=2026,
+    )
+    by_name = {f.name: f for f in out.files}
+    assert (by_name["old.log"].first_ts, by_name["old.log"].assumed_year) == ("2016-12-10T06:55:46", 2016)
+    assert (by_name["new.log"].first_ts, by_name["new.log"].assumed_year) == ("2026-12-10T06:55:46", 2026)
+    assert by_name["app.csv"].first_ts == "2015-05-17T10:00:00"
+    assert by_name["app.csv"].last_ts == "2017-12-11T07:00:00"
+    assert [f.rows_without_year for f in out.files] == [1, 1, 1]
+    assert out.stats["spark_queries"] == 1
 
 
 def test_timestamp_forms(run):
@@ -287,8 +325,8 @@ def test_timestamp_forms(run):
     ]
     files = {f"t{i}.csv": f'timestamp,level,message\n"{raw}",INFO,x\n' for i, (raw, _) in enumerate(rows)}
     out = run(files, assume_year=2030)
-    got = [(f.first_ts, f.rows_without_timestamp) for f in out.files]
-    assert got == [(expected, 0) for _, expected in rows]
+    got = [(f.first_ts, f.rows_without_timestamp, f.rows_without_year) for f in out.files]
+    assert got == [(expected, 0, int(raw == "Jan 15 10:30:00")) for raw, expected in rows]
 
 
 def _iso_head_then(*tail: str) -> str:

@@ -16,6 +16,7 @@ COLUMNS = {
     "status": pa.string(),
     "level": pa.string(),
     "has_ts": pa.bool_(),
+    "year_assumed": pa.bool_(),
     "cnt": pa.int64(),
     "min_ts": pa.string(),
     "max_ts": pa.string(),
@@ -47,7 +48,8 @@ def _rows(seed: int) -> list[dict]:
                         "file_id": position,
                         "status": status,
                         "level": level,
-                        "has_ts": rnd.random() < 0.8,
+                        "has_ts": (has_ts := rnd.random() < 0.8),
+                        "year_assumed": has_ts and rnd.random() < 0.5,
                         "cnt": rnd.randint(1, 50),
                         "min_ts": "2024-03-01T00:00:00",
                         "max_ts": f"2024-03-0{position + 1}T10:00:00",
@@ -114,6 +116,7 @@ def _reference_tables(rows: list[dict], errors: set[str], n: int) -> dict:
 
 def test_assemble_equals_a_row_by_row_reading():
     options = EngineOptions(assume_year=2024, top_n=3)
+    seen_without_year = []
     for seed in range(5):
         rows = _rows(seed)
         table = pa.Table.from_pylist(rows, schema=pa.schema(COLUMNS))
@@ -141,6 +144,10 @@ def test_assemble_equals_a_row_by_row_reading():
             (r["distinct_services"] or 0 for r in rows if r["gid"] == Group.SERVICE_ROLLUP), default=0
         )
         assert reports[10].rows == sum(r["cnt"] for r in ok if r["file_id"] == 0)
+        assert reports[20].rows_without_year == sum(
+            r["cnt"] for r in ok if r["file_id"] == 1 and r["year_assumed"]
+        )
+        seen_without_year.append((reports[20].rows_without_year, reports[20].rows))
         assert reports[20].samples == ["bad line 1"]
         for rollup, gid, key in (
             (out.rollup_service, Group.SERVICE_ROLLUP, None),
@@ -152,6 +159,8 @@ def test_assemble_equals_a_row_by_row_reading():
             assert list(rollup) == [
                 {**{k: r[k] for k in keys}, "count": r["cnt"]} for r in rows if r["gid"] == gid
             ]
+    # The seeds give files with some, but not all, rows without a year.
+    assert any(0 < without < rows for without, rows in seen_without_year)
 
 
 def test_an_empty_result_assembles_to_zeros():
