@@ -1,12 +1,20 @@
 """Plotly figures of an analysis, as pure functions of stored (or filtered) results.
 
 Each function returns the figure as a JSON string; the page embeds it with
-`json_script` and static/js/dashboard.js draws it with the vendored plotly.min.js.
-No chart is rendered with data the server did not compute.
+`json_script` and static/js/analysis.js draws it with the vendored plotly.min.js.
+No chart is rendered with data the server did not compute. The rules every
+figure keeps (docs/charts.md):
+
+- a bar's category is a unique id (its rank), never its label: Plotly stacks
+  bars of equal categories into one, and cut labels are often equal;
+- log text reaches Plotly escaped, since Plotly reads tags in any text;
+- every axis makes room for its labels (`automargin`);
+- a time axis over distant clusters of data is drawn as one panel per cluster.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.io as pio
@@ -18,17 +26,28 @@ LEVEL_COLORS = {
     "ERROR": "#e45756",
     "CRITICAL": "#8b1e3f",
 }
-AXIS = {"gridcolor": "#ebf0f8", "zerolinecolor": "#ebf0f8"}
+AXIS = {"gridcolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "automargin": True}
 # A few explicit styles instead of a Plotly template: a template is ~7 KB of JSON
-# per figure and five times the build time, for the same look.
+# per figure and five times the build time, for the same look. The margins are
+# the least each side needs; `automargin` widens them to fit the labels.
 LAYOUT = {
-    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "margin": {"l": 12, "r": 16, "t": 44, "b": 12, "pad": 2},
     "height": 340,
     "paper_bgcolor": "white",
     "plot_bgcolor": "white",
     "font": {"size": 12, "color": "#2a3f5f"},
-    "legend": {"orientation": "h", "y": -0.15},
+    "legend": {"orientation": "h", "x": 0, "yref": "container", "y": 0, "yanchor": "bottom"},
 }
+BAR_TOP = 15  # bars per ranked chart; the tables below show more
+# A bar's label is cut to this many characters on the page, and to the narrow
+# width on a phone (static/js/analysis.js picks it from layout.meta).
+LABEL_CHARS = 40
+LABEL_CHARS_NARROW = 18
+# Time clusters: a run of empty buckets is a gap worth a panel break when it is
+# longer than GAP_BUCKETS buckets and longer than all the time holding data.
+GAP_BUCKETS = 30
+MAX_PANELS = 3
+PANEL_SPACING = 0.08  # of the plot's width, between panels: room for the gap's note
 
 
 def _figure(
@@ -48,7 +67,7 @@ def _figure(
         "data": traces,
         "layout": {
             **LAYOUT,
-            "title": {"text": title},
+            "title": {"text": title, "x": 0, "xanchor": "left", "xref": "paper"},
             "xaxis": {**AXIS, **(xaxis or {})},
             "yaxis": {**AXIS, **(yaxis or {})},
             **layout,
@@ -57,39 +76,188 @@ def _figure(
     return pio.to_json(figure, validate=False, pretty=False)
 
 
-def _short(label: str, width: int = 60) -> str:
+def plotly_escape(text: str) -> str:
+    """Text for any Plotly label: Plotly reads `<b>`, `<br>`, `<a href=…>` in
+    labels and hover text, and drops tags it does not know ("rhost=<IP>")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _short(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+def _label(rank: str, text: str, width: int) -> str:
+    """The tick text of a bar: its rank and its text, cut then escaped."""
+    return plotly_escape(_short(f"{rank} {text}", width))
+
+
+# --------------------------------------------------------------------------- time
+
+
+def time_clusters(
+    buckets: list[datetime], width: timedelta, *, max_panels: int = MAX_PANELS
+) -> list[tuple[datetime, datetime]]:
+    """The buckets as runs of data separated by long gaps: (first, last) bucket of each run.
+
+    A gap (empty time between two buckets) splits the runs when it is longer than
+    GAP_BUCKETS buckets and longer than all the time the runs cover together, so
+    that a chart of one panel per run spends its width on data: a log of 2015
+    beside one of 2026 gives two runs, a weekend without lines in a week does
+    not. At most `max_panels` runs: the longest gaps split.
+    """
+    times = sorted(set(buckets))
+    if not times:
+        return []
+    span = times[-1] - times[0] + width
+    gaps = [(b - a - width, i) for i, (a, b) in enumerate(zip(times, times[1:], strict=False), start=1)]
+    chosen = sorted((g for g in gaps if g[0] > GAP_BUCKETS * width), reverse=True)[: max_panels - 1]
+    while chosen:
+        covered = span - sum((g for g, _ in chosen), timedelta(0))
+        kept = [g for g in chosen if g[0] > covered]
+        if kept == chosen:
+            break
+        chosen = kept
+    starts = [0, *sorted(i for _, i in chosen)]
+    ends = [*(i - 1 for i in starts[1:]), len(times) - 1]
+    return [(times[s], times[e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def gap_label(gap: timedelta) -> str:
+    """'11 years', '3 months', '5 days', '40 hours': the empty time between panels."""
+    days = gap.total_seconds() / 86400
+    for size, unit in ((365.25, "year"), (30.44, "month"), (1, "day")):
+        if days >= size * 2 or (unit == "day" and days >= 1):
+            n = round(days / size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    hours = round(gap.total_seconds() / 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def _bucket_time(bucket: str) -> datetime:
+    return datetime.fromisoformat(bucket)
+
+
 def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
-    traces = [
-        {
-            "type": "bar",
-            "x": list(series),
-            "y": list(series.values()),
-            "name": level,
-            "marker": {"color": LEVEL_COLORS[level]},
+    """Stacked bars per level over time; one panel per cluster of time with data
+    (`time_clusters`), side by side on one count axis, each gap marked."""
+    width = timedelta(days=1) if unit == "day" else timedelta(hours=1)
+    levels = [lv for lv in ("WARN", "ERROR", "CRITICAL") if over_time.get(lv)]
+    clusters = time_clusters([_bucket_time(b) for lv in levels for b in over_time[lv]], width)
+    panels = max(len(clusters), 1)
+    panel_width = (1 - PANEL_SPACING * (panels - 1)) / panels
+    traces: list[dict[str, Any]] = []
+    axes: dict[str, Any] = {}
+    annotations: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    for p, (first, last) in enumerate(clusters or [(None, None)]):
+        left = p * (panel_width + PANEL_SPACING)
+        suffix = "" if p == 0 else str(p + 1)
+        for level in levels:
+            series = {
+                b: n for b, n in over_time[level].items() if first is None or first <= _bucket_time(b) <= last
+            }
+            if not series:
+                continue
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": list(series),
+                    "y": list(series.values()),
+                    "name": level,
+                    "legendgroup": level,
+                    "showlegend": not any(t["name"] == level for t in traces),
+                    "marker": {"color": LEVEL_COLORS[level]},
+                    "xaxis": f"x{suffix}",
+                    "yaxis": "y",
+                }
+            )
+        axes[f"xaxis{suffix}"] = {
+            **AXIS,
+            "type": "date",
+            "domain": [left, left + panel_width],
+            "anchor": "y",
         }
-        for level in ("WARN", "ERROR", "CRITICAL")
-        if (series := over_time.get(level))
-    ]
-    return _figure(
-        traces, f"Errors and warnings per {unit}", yaxis={"title": {"text": "lines"}}, barmode="stack"
-    )
+        if p > 0:
+            gap = first - clusters[p - 1][1] - width
+            middle = left - PANEL_SPACING / 2
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x0": middle,
+                    "x1": middle,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#9aa5b1", "width": 1, "dash": "dot"},
+                }
+            )
+            annotations.append(
+                {
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": middle,
+                    "y": 0.5,
+                    "text": f"{gap_label(gap)} without lines",
+                    "textangle": -90,
+                    "showarrow": False,
+                    "bgcolor": "white",
+                    "font": {"size": 11, "color": "#52606d"},
+                }
+            )
+    figure = {
+        "data": traces,
+        "layout": {
+            **LAYOUT,
+            "title": {"text": f"Errors and warnings per {unit}", "x": 0, "xanchor": "left", "xref": "paper"},
+            **axes,
+            "yaxis": {**AXIS, "title": {"text": "lines"}, "anchor": "x", "rangemode": "tozero"},
+            "barmode": "stack",
+            "annotations": annotations,
+            "shapes": shapes,
+        },
+    }
+    return pio.to_json(figure, validate=False, pretty=False)
 
 
-def _hbar(rows: list[dict[str, Any]], key: str, title: str, color: str, top: int = 15) -> str:
-    rows = rows[:top][::-1]  # largest at the top
+# --------------------------------------------------------------------------- ranked bars
+
+
+def _hbar(rows: list[dict[str, Any]], key: str, title: str, color: str, top: int = BAR_TOP) -> str:
+    """Horizontal bars in the order of `rows` (the table's), the first at the top.
+
+    Each bar's category is its rank ("#1"…), so bars never merge; the tick shows
+    the rank and the cut label, the hover the whole text.
+    """
+    rows = rows[:top]
+    ranks = [f"#{i}" for i in range(1, len(rows) + 1)]
+    texts = [str(r[key]) for r in rows]
     trace = {
         "type": "bar",
-        "x": [r["count"] for r in rows],
-        "y": [_short(str(r[key])) for r in rows],
         "orientation": "h",
+        "y": ranks,
+        "x": [r["count"] for r in rows],
+        "customdata": [plotly_escape(t) for t in texts],
+        "hovertemplate": "%{y} %{customdata}<br>%{x} errors<extra></extra>",
         "marker": {"color": color},
-        "hovertext": [str(r[key]) for r in rows],
-        "hoverinfo": "text+x",
     }
-    return _figure([trace], title, yaxis={"automargin": True})
+    yaxis = {
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": ranks,
+        "autorange": "reversed",
+        "tickmode": "array",
+        "tickvals": ranks,
+        "ticktext": [_label(r, t, LABEL_CHARS) for r, t in zip(ranks, texts, strict=True)],
+    }
+    narrow = [_label(r, t, LABEL_CHARS_NARROW) for r, t in zip(ranks, texts, strict=True)]
+    return _figure(
+        [trace],
+        title,
+        xaxis={"rangemode": "tozero"},
+        yaxis=yaxis,
+        meta={"ticktext_narrow": narrow},
+    )
 
 
 def top_error_types(rows: list[dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Max, Min, QuerySet, Sum
 from django.http import QueryDict
 
+from analyses.charts import time_clusters
 from analyses.models import Analysis, RollupErrorType, RollupIp, RollupService
 from spark_client.rows import LEVELS, OTHER
 
@@ -126,8 +127,10 @@ def dashboard_data(*, analysis: Analysis, filters: Filters, limit: int = 100) ->
         .annotate(n=Sum("count"))
     )
     rows = list(hours)
-    span = (max(r["hour"] for r in rows) - min(r["hour"] for r in rows)) if rows else timedelta(0)
-    by_day = span > timedelta(days=7)
+    # Days when a run of data is longer than a week; runs far apart are drawn as
+    # panels of their own (charts.time_clusters), so they do not make it days.
+    clusters = time_clusters([r["hour"] for r in rows], timedelta(hours=1))
+    by_day = any(last - first > timedelta(days=7) for first, last in clusters)
     for row in rows:
         bucket = row["hour"].strftime("%Y-%m-%d" if by_day else "%Y-%m-%dT%H:00")
         over_time[row["level"]][bucket] += row["n"]

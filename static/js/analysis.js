@@ -2,11 +2,16 @@
 // analysis is queued or running (then reload), and the auto-refresh switch.
 (() => {
   // --- charts -------------------------------------------------------------
+  // A bar chart's labels are cut shorter on a narrow chart (the server sends both
+  // cuts), so that a phone keeps room for the bars.
+  const NARROW = 560;
   if (window.Plotly) {
     document.querySelectorAll("[data-figure]").forEach((div) => {
       const source = document.getElementById(div.dataset.figure);
       if (!source) return;
       const figure = JSON.parse(source.textContent);
+      const narrow = figure.layout.meta && figure.layout.meta.ticktext_narrow;
+      if (narrow && div.clientWidth < NARROW) figure.layout.yaxis.ticktext = narrow;
       window.Plotly.newPlot(div, figure.data, figure.layout, {
         responsive: true,
         displaylogo: false,

@@ -3,7 +3,7 @@ rollup rows alone (no Spark): one grouped query per table gives both."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -67,3 +67,23 @@ def test_each_table_is_one_query(analysis):
     rollup_queries = [q["sql"] for q in queries.captured_queries if "rollup" in q["sql"]]
     # levels, errors over time, and one per top-N table (types, IPs, services).
     assert len(rollup_queries) == 5, rollup_queries
+
+
+def test_far_apart_runs_of_days_keep_hourly_buckets(team_a, bob, tmp_path):
+    """Two three-day runs eleven years apart: each run is short, so the chart keeps
+    hours (one panel per run, analyses.charts); a run of two weeks makes it days."""
+    analysis = make_analysis(team_a, bob, tmp_path)
+
+    def error_hour(at: datetime) -> None:
+        RollupService.objects.create(analysis=analysis, hour=at, level="ERROR", service="", count=2)
+
+    for start in (datetime(2015, 5, 17, tzinfo=UTC), datetime(2026, 12, 10, tzinfo=UTC)):
+        for hours in (0, 30, 70):
+            error_hour(start + timedelta(hours=hours))
+    data = dashboard.dashboard_data(analysis=analysis, filters=dashboard.Filters())
+    assert data["over_time_unit"] == "hour"
+    assert len(data["over_time"]["ERROR"]) == 6
+    for day in range(3, 16):  # the 2026 run goes on, a line a day, to two weeks
+        error_hour(datetime(2026, 12, 10, tzinfo=UTC) + timedelta(days=day))
+    data = dashboard.dashboard_data(analysis=analysis, filters=dashboard.Filters())
+    assert data["over_time_unit"] == "day"
