@@ -17,19 +17,27 @@ from rest_framework.views import APIView
 
 from accounts.permissions import membership_for, require_upload_role, team_membership
 from analyses import quota, selectors
-from analyses.api.documented import DocumentedChoiceField, DocumentedIntegerField
+from analyses.api.documented import DocumentedChoiceField, DocumentedIntegerField, DocumentedJsonIntegerField
 from analyses.api.filters import ResultFilterSerializer, filtered_numbers
 from analyses.models import Analysis, Status
-from analyses.options import FORMAT_CHOICES, YEAR_MAX, YEAR_MIN, analysis_options_clean
+from analyses.options import (
+    FORMAT_CHOICES,
+    MAX_RERUN_FILES,
+    YEAR_MAX,
+    YEAR_MIN,
+    analysis_options_clean,
+    rerun_file_options_clean,
+)
 from analyses.services.create import analysis_create, analysis_delete, analysis_rerun
 from analyses.uploads import StoredUpload
 from logplatform.api.errors import ApiError
-from logplatform.api.fields import QueryDateField
+from logplatform.api.fields import JsonIntegerField, QueryDateField
 from logplatform.api.pagination import PageQuerySerializer, paginated, paginated_response
 from logplatform.api.throttling import ApiUploadThrottle, ApiUserThrottle
 from logplatform.upload_state import upload_state
 
 ANALYSIS_ID = OpenApiParameter("analysis_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MAX_ID = 2**63 - 1
 
 
 def analysis_links(request: Request, analysis: Analysis) -> dict[str, str]:
@@ -102,6 +110,14 @@ class AnalysisFileSerializer(serializers.Serializer):
     format = serializers.SerializerMethodField()
     rows = serializers.IntegerField(allow_null=True)
     unparsed_lines = serializers.IntegerField(allow_null=True)
+    format_override = serializers.CharField(
+        help_text="The format this file was read as by choice; empty: detected."
+    )
+    assume_year = serializers.IntegerField(
+        source="assume_year_override",
+        allow_null=True,
+        help_text="This file's year for year-less timestamps (a re-run's option); null: the analysis's.",
+    )
     error = serializers.SerializerMethodField()
 
     def get_format(self, obj: Any) -> str | None:
@@ -191,13 +207,15 @@ class AnalysisCreateApi(APIView):
             min_length=1,
             help_text="The log files (CSV, syslog, log4j, Apache/Nginx, JSON lines, or .gz of any).",
         )
-        team = serializers.CharField(
+        # Patterns, so that the schema says what the fields refuse (a NUL character).
+        team = serializers.RegexField(
+            r"^[-a-zA-Z0-9_]*$",
             required=False,
             allow_blank=True,
             max_length=100,
             help_text="Team slug or id; required when you are in more than one team.",
         )
-        name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        name = serializers.RegexField(r"^[^\x00]*$", required=False, allow_blank=True, max_length=200)
         # Checked in `validate` by the rules the upload page uses (analyses.options).
         format = DocumentedChoiceField(
             choices=FORMAT_CHOICES, required=False, allow_blank=True, help_text="Default: detected per file."
@@ -294,22 +312,69 @@ class AnalysisDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class RerunFileSerializer(serializers.Serializer):
+    # Checked in the re-run's `validate` by the rules of the page's re-run form
+    # (analyses.options.rerun_file_options_clean).
+    id = JsonIntegerField(min_value=1, max_value=MAX_ID, help_text="A file of the analysis (`files[].id`).")
+    format = DocumentedChoiceField(
+        choices=FORMAT_CHOICES,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="This file's format; empty or null: detect it.",
+    )
+    assume_year = DocumentedJsonIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+        help_text="The year for this file's year-less timestamps (syslog); null: the analysis's year.",
+    )
+
+
 class AnalysisRerunApi(APIView):
-    """Analyse the same stored files again, as a new analysis (nothing is uploaded again)."""
+    """Analyse the same stored files again, as a new analysis (nothing is uploaded again).
+
+    The body may set, per file, the format and the year for timestamps without one
+    (`files`); a file not listed keeps the options it had. No body: the same options.
+    """
 
     throttle_classes = [ApiUserThrottle, ApiUploadThrottle]
-    error_codes = (403, 404)
+    error_codes = (400, 403, 404)
+
+    class InputSerializer(serializers.Serializer):
+        files = serializers.ListField(
+            child=RerunFileSerializer(),
+            required=False,
+            max_length=MAX_RERUN_FILES,
+            help_text="Options per file: each entry sets that file's `format` and `assume_year`.",
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            try:
+                attrs["file_options"] = rerun_file_options_clean(
+                    attrs.get("files"), file_ids=self.context["file_ids"]
+                )
+            except ValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
+            return attrs
 
     @extend_schema(
         operation_id="analyses_rerun",
         parameters=[ANALYSIS_ID],
-        request=None,
+        request=InputSerializer,
         responses={202: AnalysisCreatedSerializer},
     )
     def post(self, request: Request, analysis_id: int) -> Response:
         analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
         require_upload_role(membership_for(user=request.user, team_id=analysis.team_id), "re-run analyses")
-        return _created(request, analysis_rerun(analysis=analysis, user=request.user))
+        file_ids = list(analysis.files.values_list("pk", flat=True))
+        body = self.InputSerializer(data=request.data, context={"file_ids": file_ids})
+        body.is_valid(raise_exception=True)
+        clone = analysis_rerun(
+            analysis=analysis, user=request.user, file_options=body.validated_data["file_options"]
+        )
+        return _created(request, clone)
 
 
 class AnalysisResultsApi(APIView):
