@@ -61,6 +61,7 @@ def input_files(files: list[AnalysisFile]) -> list[InputFile]:
             path=str(stored_path_resolve(f.stored_path)),
             name=f.original_name,
             format=f.format_override or None,
+            assume_year=f.assume_year_override,
         )
         for f in files
     ]

@@ -1,12 +1,14 @@
 """The pages' forms. Their fields parse what a browser posts and draw the inputs; the
 rules are the entity's one validation, shared with the API: `clean` calls
-analyses.options.analysis_options_clean or analyses.alerting.alert_rule_fields_clean."""
+analyses.options.analysis_options_clean or analyses.alerting.alert_rule_fields_clean,
+and the re-run form's fields go to analyses.options.rerun_file_options_clean."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
 from analyses.alerting import WEBHOOK_URL_MAX_LENGTH, alert_rule_fields_clean
 from analyses.models import AlertKind, AlertRule, Severity
@@ -30,6 +32,18 @@ class AnalysisOptionsForm(forms.Form):
         data = super().clean()
         data["options"] = analysis_options_clean(data)
         return data
+
+
+def rerun_files_from_post(post: QueryDict, *, file_ids: list[int]) -> list[dict[str, Any]]:
+    """The re-run form's per-file fields (`file-<id>-format`, `file-<id>-assume_year`)
+    as the list `analyses.options.rerun_file_options_clean` checks. A file whose
+    fields were not posted (the plain Re-run button) is left out: it keeps its options."""
+    raw = []
+    for file_id in file_ids:
+        fmt, year = f"file-{file_id}-format", f"file-{file_id}-assume_year"
+        if fmt in post or year in post:
+            raw.append({"id": file_id, "format": post.get(fmt, ""), "assume_year": post.get(year, "")})
+    return raw
 
 
 class HistoryFilterForm(forms.Form):

@@ -88,6 +88,9 @@ class AnalysisFile(models.Model):
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     format_override = models.CharField(max_length=32, blank=True, default="")
+    # The year for this file's year-less timestamps (a re-run's per-file option);
+    # None: the analysis's assume_year, else the configured default.
+    assume_year_override = models.PositiveSmallIntegerField(null=True, blank=True)
     detected_format = models.CharField(max_length=32, blank=True, default="")
     rows = models.BigIntegerField(null=True, blank=True)
     unparsed_lines = models.BigIntegerField(null=True, blank=True)

@@ -2,13 +2,15 @@
 
 The upload page's form, the API's upload serializer and `manage.py analyze` all
 call `analysis_options_clean`, so an option means the same and is refused with
-the same words wherever it is given.
+the same words wherever it is given. A re-run may set the same two options per
+file (`rerun_file_options_clean`, from the page's re-run form and the API's
+re-run body), each file's checked by the same rules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +91,47 @@ def _year(value: Any) -> int | None:
         except ValueError:
             return None
     return None
+
+
+MAX_RERUN_FILES = 1000  # more entries than an analysis can have files (uploads.max_files)
+
+
+def rerun_file_options_clean(raw: object, *, file_ids: Collection[int]) -> dict[int, AnalysisOptions]:
+    """A re-run's options per file: a list of {"id", "format", "assume_year"}.
+
+    `id` is one of `file_ids` (the files of the analysis re-run), each at most
+    once; `format` and `assume_year` are checked as an analysis's are, blank
+    meaning "not given" (detect the format; the analysis's year). Files not
+    listed keep the options they had. Raises ValidationError keyed "files", each
+    message naming the entry it is about.
+    """
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, list | tuple) or len(raw) > MAX_RERUN_FILES:
+        raise ValidationError(
+            {
+                "files": f'Give "files" as a list of at most {MAX_RERUN_FILES} objects with "id", "format" and "assume_year".'
+            }
+        )
+    known = ", ".join(str(i) for i in sorted(file_ids))
+    errors: list[str] = []
+    cleaned: dict[int, AnalysisOptions] = {}
+    for position, entry in enumerate(raw):
+        where = f"files[{position}]"
+        if not isinstance(entry, Mapping):
+            errors.append(f'{where}: give an object with "id", "format" and "assume_year".')
+            continue
+        file_id = entry.get("id")
+        if isinstance(file_id, bool) or not isinstance(file_id, int) or file_id not in file_ids:
+            errors.append(f"{where}: {file_id!r} is not a file of this analysis; its files are {known}.")
+            continue
+        if file_id in cleaned:
+            errors.append(f"{where}: file {file_id} is listed twice; list each file once.")
+            continue
+        try:
+            cleaned[file_id] = analysis_options_clean(entry)
+        except ValidationError as exc:
+            errors += [f"{where}.{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+    if errors:
+        raise ValidationError({"files": errors})
+    return cleaned

@@ -152,6 +152,30 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def files_for_page(*, analysis: Analysis, files: list[dict]) -> list[dict]:
+    """The result document's files with what the page's notes and re-run form need:
+    each file's own options (`format_override`, `assume_year_override`), whether
+    its year for year-less timestamps was given (by the file or the analysis)
+    rather than the default, and `needs_year`: lines were dated in a default year."""
+    rows = {f.pk: f for f in analysis.files.all()}
+    analysis_year = (analysis.options or {}).get("assume_year")
+    out = []
+    for f in files:
+        row = rows.get(f["file_id"])
+        own_year = row.assume_year_override if row is not None else None
+        year_given = own_year is not None or analysis_year is not None
+        out.append(
+            {
+                **f,
+                "format_override": row.format_override if row is not None else "",
+                "assume_year_override": own_year,
+                "year_given": year_given,
+                "needs_year": bool(f.get("rows_without_year")) and not year_given,
+            }
+        )
+    return out
+
+
 def _files_without_results(analysis: Analysis) -> list[dict]:
     return [
         {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,26 +118,40 @@ def analysis_enqueue(*, analysis: Analysis) -> None:
 
 
 @transaction.atomic
-def analysis_rerun(*, analysis: Analysis, user: AbstractBaseUser | None) -> Analysis:
-    """A new analysis over the same stored files (they are shared, not copied)."""
+def analysis_rerun(
+    *,
+    analysis: Analysis,
+    user: AbstractBaseUser | None,
+    file_options: Mapping[int, AnalysisOptions] | None = None,
+) -> Analysis:
+    """A new analysis over the same stored files (they are shared, not copied).
+
+    `file_options` (from `analyses.options.rerun_file_options_clean`, by file id)
+    sets a file's format and year for year-less timestamps; a file not in it keeps
+    the ones it had."""
+    file_options = file_options or {}
     clone = Analysis.objects.create(
         team=analysis.team,
         created_by=user if user is not None and user.is_authenticated else None,
         name=f"{analysis.name} (re-run)"[:200],
         options=analysis.options,
     )
-    AnalysisFile.objects.bulk_create(
-        AnalysisFile(
-            analysis=clone,
-            position=f.position,
-            original_name=f.original_name,
-            stored_path=f.stored_path,
-            size=f.size,
-            sha256=f.sha256,
-            format_override=f.format_override,
+    rows = []
+    for f in analysis.files.all():
+        given = file_options.get(f.pk)
+        rows.append(
+            AnalysisFile(
+                analysis=clone,
+                position=f.position,
+                original_name=f.original_name,
+                stored_path=f.stored_path,
+                size=f.size,
+                sha256=f.sha256,
+                format_override=(given.format or "") if given else f.format_override,
+                assume_year_override=given.assume_year if given else f.assume_year_override,
+            )
         )
-        for f in analysis.files.all()
-    )
+    AnalysisFile.objects.bulk_create(rows)
     analysis_enqueue(analysis=clone)
     return clone
 

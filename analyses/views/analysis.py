@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Membership
 from accounts.permissions import current_membership, membership_of, require_upload_role
 from analyses import charts, dashboard, quota, reports, selectors
-from analyses.forms import AnalysisOptionsForm
+from analyses.forms import AnalysisOptionsForm, rerun_files_from_post
+from analyses.options import FORMAT_CHOICES, YEAR_MAX, YEAR_MIN, rerun_file_options_clean
 from analyses.services.create import analysis_create, analysis_delete, analysis_rerun
 from analyses.uploads import StoredPathError, StoredUpload, stored_path_resolve
 from analyses.views.common import wants_json
@@ -187,13 +189,18 @@ def upload(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, analysis_id: int) -> HttpResponse:
     analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
     document = selectors.result_document(analysis=analysis)
+    files = selectors.files_for_page(analysis=analysis, files=document["files"])
     context = {
         "analysis": analysis,
         "doc": document,
         "trend_bucket_seconds": (selectors.analysis_document(analysis=analysis) or {}).get(
             "trend_bucket_seconds"
         ),
-        "files": document["files"],
+        "files": files,
+        "files_need_year": any(f["needs_year"] for f in files),
+        "format_choices": FORMAT_CHOICES,
+        "year_min": YEAR_MIN,
+        "year_max": YEAR_MAX,
         "alerts": analysis.alerts.select_related("rule").order_by("acknowledged_at", "pk"),
         "active_alert_count": analysis.alerts.filter(acknowledged_at__isnull=True).count(),
         "format_labels": FORMAT_LABELS,
@@ -300,6 +307,15 @@ def rerun(request: HttpRequest, analysis_id: int) -> HttpResponse:
         )
         response["Retry-After"] = str(wait)
         return response
-    clone = analysis_rerun(analysis=analysis, user=request.user)
+    file_ids = list(analysis.files.values_list("pk", flat=True))
+    try:
+        file_options = rerun_file_options_clean(
+            rerun_files_from_post(request.POST, file_ids=file_ids), file_ids=file_ids
+        )
+    except ValidationError as exc:
+        for problem in exc.message_dict["files"]:
+            messages.error(request, f"Nothing was re-run: {problem}")
+        return redirect(reverse("analyses:detail", args=[analysis.pk]) + "#rerun-options")
+    clone = analysis_rerun(analysis=analysis, user=request.user, file_options=file_options)
     messages.info(request, f"Re-running {analysis.name} as a new analysis.")
     return redirect("analyses:detail", analysis_id=clone.pk)

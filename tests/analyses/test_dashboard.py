@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from analyses.models import Analysis
 from analyses.services.execute import analysis_execute
@@ -126,3 +127,77 @@ def test_log_text_is_escaped(client_for, bob, spark_url):
     # Inside the chart JSON too: escaped for Plotly (which reads tags), then for the page.
     assert "\\u0026lt;script\\u0026gt;alert(" in html.lower()
     assert "\\u003cscript" not in html.lower()
+
+
+SSH = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=10.0.0.{n}  user={user}"
+
+
+def _syslog_and_access() -> dict[str, str]:
+    syslog = "".join(
+        f"Dec 10 06:{i % 60:02d}:00 LabSZ sshd[{24000 + i}]: {SSH.format(n=i % 9, user=user)}\n"
+        for i, user in enumerate(["root"] * 7 + ["admin"] * 4 + ["test"] * 2)
+    )
+    access = "".join(
+        f'10.1.0.{i} - - [17/May/2015:10:{i:02d}:03 +0000] "GET /x HTTP/1.1" {500 if i % 3 else 200} 5 "-" "curl/8"\n'
+        for i in range(12)
+    )
+    return {"auth.log": syslog, "access.log": access}
+
+
+def test_a_file_dated_in_the_default_year_says_so_and_a_rerun_gives_it_a_year(client_for, bob, spark_url):
+    client = client_for(bob)
+    files = _syslog_and_access()
+    analysis_id = client.post(
+        reverse("analyses:upload"),
+        {"files": [upload(name, text) for name, text in files.items()]},
+        HTTP_ACCEPT="application/json",
+    ).json()["id"]
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
+    analysis = Analysis.objects.get(pk=analysis_id)
+    auth, access = analysis.files.order_by("position")
+    html = client.get(reverse("analyses:detail", args=[analysis_id])).content.decode()
+    year = timezone.now().year
+    notice = re.search(rf'id="year-notice-{auth.pk}">(.*?)</p>', html, re.S).group(1)
+    assert f"auth.log: 13 lines had no year; dated {year} (the default)." in notice
+    assert 'href="#rerun-options"' in notice
+    assert f'id="year-notice-{access.pk}"' not in html
+    assert '<details id="rerun-options" open>' in html
+    assert f"{year}-12-10T06:00:00 → {year}-12-10T06:12:00" in html
+
+    response = client.post(
+        reverse("analyses:rerun", args=[analysis_id]),
+        {f"file-{auth.pk}-assume_year": "2016", f"file-{auth.pk}-format": "", f"file-{access.pk}-format": ""},
+    )
+    clone = Analysis.objects.exclude(pk=analysis_id).get()
+    assert response["Location"] == reverse("analyses:detail", args=[clone.pk])
+    assert analysis_execute(analysis_id=clone.pk) == "succeeded"
+    html = client.get(reverse("analyses:detail", args=[clone.pk])).content.decode()
+    assert "year-notice" not in html
+    assert "13 lines had no year; dated 2016 (the year given)." in html
+    assert "2016-12-10T06:00:00 → 2016-12-10T06:12:00" in html
+    assert '<details id="rerun-options">' in html
+
+
+def test_the_error_types_table_shows_20_and_the_rest_behind_show_all(client_for, bob, spark_url):
+    csv = "timestamp,log_level,message\n" + "".join(
+        f"2024-01-01 00:{k:02d}:00,ERROR,failure kind {chr(65 + k // 26)}{chr(65 + k % 26)}\n" * (k + 1)
+        for k in range(27)
+    )
+    client = client_for(bob)
+    analysis_id = client.post(
+        reverse("analyses:upload"), {"files": [upload("many.csv", csv)]}, HTTP_ACCEPT="application/json"
+    ).json()["id"]
+    assert analysis_execute(analysis_id=analysis_id) == "succeeded"
+    html = client.get(reverse("analyses:detail", args=[analysis_id])).content.decode()
+    top = re.search(r'<table class="sortable" id="t-error-types">(.*?)</table>', html, re.S).group(1)
+    rest = re.search(r'<details id="t-error-types-more">(.*?)</details>', html, re.S).group(1)
+    assert top.count("<tr>") == 1 + 20 and rest.count("<tr>") == 1 + 7
+    assert "Show all 27 error types" in rest
+    assert re.findall(r"<tr><td>(\d+)</td>", top + rest) == [str(i) for i in range(1, 28)]
+    assert "failure kind BA</td><td>27<" in top  # the most frequent first, as in the chart
+    # The page's order: summary, alerts, charts, tables, files.
+    order = [
+        html.index(marker)
+        for marker in ('id="metrics"', 'class="charts"', 'id="t-error-types"', 'id="files"')
+    ]
+    assert order == sorted(order)

@@ -71,6 +71,56 @@ def test_a_good_option_is_stored_alike_from_the_page_and_the_api(client_for, api
     assert stored == [{"format": "csv", "assume_year": 2019}] * 2
 
 
+# --------------------------------------------------------------------------- a re-run's options per file
+
+
+def _page_rerun(client, analysis, **fields: str):
+    f = analysis.files.get()
+    data = {f"file-{f.pk}-{name}": value for name, value in fields.items()}
+    return client.post(reverse("analyses:rerun", args=[analysis.pk]), data, follow=True)
+
+
+@pytest.mark.parametrize(
+    ("field", "page_value", "api_value"),
+    [("format", "xml", "xml"), ("assume_year", "1900", 1900), ("assume_year", "2101", 2101)],
+)
+def test_the_rerun_form_and_the_api_refuse_a_bad_file_option_in_the_same_words(
+    client_for, api, bob, team_a, tmp_path, field, page_value, api_value
+):
+    analysis = make_analysis(team_a, bob, tmp_path)
+    file_id = analysis.files.get().pk
+    page = _page_rerun(client_for(bob), analysis, **{field: page_value})
+    assert page.redirect_chain[-1][0].endswith(f"/analyses/{analysis.pk}/#rerun-options")
+    refused = api(bob).post(
+        f"/api/v1/analyses/{analysis.pk}/rerun/",
+        {"files": [{"id": file_id, field: api_value}]},
+        format="json",
+    )
+    assert refused.status_code == 400, refused.content
+    (words,) = refused.json()["error"]["details"]["files"]
+    assert words.startswith(f"files[0].{field}: ")
+    assert [str(m) for m in page.context["messages"]] == [f"Nothing was re-run: {words}"]
+    assert Analysis.objects.count() == 1
+
+
+def test_good_file_options_are_stored_alike_from_the_rerun_form_and_the_api(
+    client_for, api, bob, team_a, tmp_path
+):
+    analysis = make_analysis(team_a, bob, tmp_path)
+    file_id = analysis.files.get().pk
+    page = _page_rerun(client_for(bob), analysis, format="syslog", assume_year="2016")
+    assert page.status_code == 200
+    created = api(bob).post(
+        f"/api/v1/analyses/{analysis.pk}/rerun/",
+        {"files": [{"id": file_id, "format": "syslog", "assume_year": 2016}]},
+        format="json",
+    )
+    assert created.status_code == 202, created.content
+    clones = Analysis.objects.exclude(pk=analysis.pk).order_by("pk")
+    stored = [(f.format_override, f.assume_year_override) for c in clones for f in c.files.all()]
+    assert stored == [("syslog", 2016)] * 2
+
+
 # --------------------------------------------------------------------------- alert rules
 
 JSON = {"team": "team-a", "kind": "error_count", "threshold": 1}

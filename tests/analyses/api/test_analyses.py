@@ -17,6 +17,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from analyses import dashboard, reports, selectors
 from analyses.models import Analysis, AnalysisFile, Status
+from analyses.services.create import LocalFile, analysis_create
 from analyses.uploads import incoming_dir, storage_root
 from tests.analyses.helpers import make_analysis, store_result, upload
 from tests.logdata import make_events, reference
@@ -416,3 +417,63 @@ def test_rerun_queues_a_new_analysis_of_the_same_files(api, bob, three):
     assert list(clone.files.values_list("stored_path", flat=True)) == list(
         done.files.values_list("stored_path", flat=True)
     )
+
+
+def test_a_rerun_sets_a_files_year_and_format_and_the_others_keep_theirs(api, bob, team_a, tmp_path):
+    a = tmp_path / "auth.log"
+    a.write_text("Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root\n")
+    b = tmp_path / "app.csv"
+    b.write_text(CSV)
+    analysis = analysis_create(
+        team=team_a,
+        user=bob,
+        files=[LocalFile(path=a, name="auth.log"), LocalFile(path=b, name="app.csv", format="csv")],
+        enqueue=False,
+    )
+    auth, app = analysis.files.order_by("position")
+    response = api(bob).post(
+        f"/api/v1/analyses/{analysis.pk}/rerun/",
+        {"files": [{"id": auth.pk, "assume_year": 2016}]},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    clone = Analysis.objects.get(pk=response.json()["id"])
+    assert [(f.original_name, f.format_override, f.assume_year_override) for f in clone.files.all()] == [
+        ("auth.log", "", 2016),
+        ("app.csv", "csv", None),
+    ]
+    detail = api(bob).get(f"/api/v1/analyses/{clone.pk}/").json()
+    assert [(f["format_override"], f["assume_year"]) for f in detail["files"]] == [("", 2016), ("csv", None)]
+    # A re-run of the re-run keeps the year; null gives the file back the analysis's year.
+    again = api(bob).post(f"/api/v1/analyses/{clone.pk}/rerun/", format="json").json()
+    assert Analysis.objects.get(pk=again["id"]).files.first().assume_year_override == 2016
+    cleared = (
+        api(bob)
+        .post(
+            f"/api/v1/analyses/{clone.pk}/rerun/",
+            {"files": [{"id": clone.files.first().pk, "assume_year": None}]},
+            format="json",
+        )
+        .json()
+    )
+    assert Analysis.objects.get(pk=cleared["id"]).files.first().assume_year_override is None
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"files": [{"id": 999999, "assume_year": 2016}]}, "is not a file of this analysis; its files are"),
+        ({"files": [{"id": "{id}"}, {"id": "{id}"}]}, "is listed twice"),
+        ({"files": [{"id": "{id}", "assume_year": "2016"}]}, "A valid integer is required"),
+        ({"files": "all"}, "Expected a list"),
+    ],
+)
+def test_a_rerun_body_that_names_no_file_of_the_analysis_is_refused(api, bob, three, body, words):
+    _, done, _ = three
+    file_id = done.files.get().pk
+    text = json.dumps(body).replace('"{id}"', str(file_id))
+    before = Analysis.objects.count()
+    response = api(bob).post(f"/api/v1/analyses/{done.pk}/rerun/", text, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert words in json.dumps(response.json()["error"]["details"])
+    assert Analysis.objects.count() == before
