@@ -214,9 +214,14 @@ SPEC: dict[str, Any] = {
         "history_page_size": integer(minimum=1),
         "sections": list_of(string()),
     },
+    "lines": {
+        "query_timeout_seconds": number(minimum=0.1),
+        "export_timeout_seconds": number(minimum=0),
+    },
     "api": {
         "throttle_user": string(pattern=r"\d+/(second|minute|hour|day)"),
         "throttle_upload": string(pattern=r"\d+/(second|minute|hour|day)"),
+        "throttle_lines": string(pattern=r"\d+/(second|minute|hour|day)"),
     },
 }
 

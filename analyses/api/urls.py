@@ -1,11 +1,11 @@
-"""analyses' part of /api/v1/: analyses, results, reports, alerts, alert rules.
+"""analyses' part of /api/v1/: analyses, results, reports, lines, alerts, alert rules.
 Included with accounts' part under the `api` namespace (logplatform.urls)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from analyses.api import alerts, analyses, reports
+from analyses.api import alerts, analyses, lines, reports
 from logplatform.api.routing import operations  # also registers the `objid` converter
 
 urlpatterns = [
@@ -38,6 +38,17 @@ urlpatterns = [
         "analyses/<objid:analysis_id>/reports/<str:filename>",
         reports.AnalysisReportApi.as_view(),
         name="analysis-report",
+    ),
+    path("analyses/<objid:analysis_id>/lines/", lines.LinesListApi.as_view(), name="analysis-lines"),
+    path(
+        "analyses/<objid:analysis_id>/lines/context/",
+        lines.LinesContextApi.as_view(),
+        name="analysis-lines-context",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/lines/export/",
+        lines.LinesExportApi.as_view(),
+        name="analysis-lines-export",
     ),
     path("analyses/<objid:analysis_id>/rerun/", analyses.AnalysisRerunApi.as_view(), name="analysis-rerun"),
     path("alerts/", alerts.AlertListApi.as_view(), name="alerts"),

@@ -17,11 +17,13 @@ ERROR_DESCRIPTIONS = {
     401: "No credentials, or an invalid, revoked or expired token.",
     403: "Signed in, but your role in the team does not allow this.",
     404: "No such object, or it belongs to a team you are not in.",
-    409: "The analysis has no results yet.",
+    409: "The analysis has no results yet (or, for its lines, no stored lines).",
     413: "The upload is over the caps per file or per request (`too_large`), or over the team's "
     "storage quota (`quota_exceeded`).",
     415: "Unsupported request body type.",
     429: "Too many requests; wait `Retry-After` seconds.",
+    503: "The Spark server is not reachable now; try again later.",
+    504: "The query ran past its time limit and was stopped; narrow the filters.",
     507: "The server is low on disk space (`insufficient_storage`); try again later.",
 }
 

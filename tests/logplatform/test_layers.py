@@ -17,12 +17,19 @@ one: `analyses.services.execute` (runs an analysis), `analyses.engine_config`
 API, a selector or service they call), and a web module:
 - imports from spark_client only the modules of plain values, which import no
   pyspark: `spark_client` itself, `spark_client.types`, `spark_client.errors`,
-  `spark_client.rows` and `spark_client.lines_layout` (not `spark_client.engine`,
-  nor `spark_client.server`, whose session module loads pyspark as it connects);
-  inside a function too, since a view's function runs in the web process;
+  `spark_client.rows`, `spark_client.lines_layout` and `spark_client.lines_filter`
+  (not `spark_client.engine`, nor `spark_client.server`, whose session module
+  loads pyspark as it connects); inside a function too, since a view's function
+  runs in the web process;
 - imports no worker-side module, but for the one hop a task takes: a function-level
   import in `analyses.tasks` (its functions run in a qcluster worker; the web only
   queues them by name).
+
+One exception, the Lines view (README, "Data path"): the one place a web request
+waits on Spark. Inside their functions, and only there, the modules of
+`analyses.lines` may import the session (`analyses.engine_config`) and the
+Lines queries (`spark_client.engine.lines_query`), so pyspark loads in a web
+process when it serves its first Lines request, never when it starts.
 accounts and logplatform import neither spark_client nor analyses (rules above).
 
 The runtime test checks what the static ones cannot see: a web process (everything
@@ -57,11 +64,15 @@ WEB_SPARK_CLIENT = {
     "spark_client.errors",
     "spark_client.rows",
     "spark_client.lines_layout",
+    "spark_client.lines_filter",
 }
 # The modules of analyses that never run in a web process.
 WORKER_SIDE = ("analyses.services.execute", "analyses.engine_config", "analyses.management")
 # The one web module that may reach the worker side, inside its functions.
 TASKS = "analyses.tasks"
+# The Lines view's service, and what it may import inside its functions.
+LINES = "analyses.lines"
+LINES_LAZY = {"analyses.engine_config", "spark_client.engine.lines_query"}
 WHO = {"pyspark": "outside spark_client", "web": "web module"}
 
 
@@ -145,8 +156,11 @@ def violations(root: Path) -> list[Violation]:
             relative = path.relative_to(root)
             module = ".".join(relative.with_suffix("").parts)
             web = layer == "analyses" and not _worker_side(module)
+            lines = module == LINES or module.startswith(LINES + ".")
             for imp in imports_of(path, module, root):
                 imported = imp.module
+                if lines and imp.lazy and imported in LINES_LAZY:
+                    continue
                 top = imported.split(".")[0]
                 where = f"{relative}:{imp.line}"
                 if top in FORBIDDEN.get(layer, ()):
@@ -241,6 +255,14 @@ def test_the_checker_sees_a_web_module_reach_pyspark(tmp_path):
             "from spark_client import FORMATS, rows\nfrom spark_client.rows import OTHER\n"
             "import spark_client.types\nfrom spark_client.errors import InputFileError\n"
         ),
+        # The Lines view: its session and queries inside functions, nothing else.
+        "analyses/lines/ok.py": (
+            "def page():\n    from analyses.engine_config import spark_session\n"
+            "    from spark_client.engine.lines_query import lines_page\n"
+        ),
+        "analyses/lines/eager.py": "from spark_client.engine.lines_query import lines_page\n",
+        "analyses/lines/other.py": "def page():\n    from spark_client.engine import analyze\n",
+        "analyses/views/lines.py": "def page():\n    from spark_client.engine.lines_query import lines_page\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -249,8 +271,11 @@ def test_the_checker_sees_a_web_module_reach_pyspark(tmp_path):
     assert _of("web", tmp_path) == [
         "analyses/dashboard.py:1: web module imports spark_client.engine.aggregate",
         "analyses/forms.py:2: web module imports spark_client.engine",
+        "analyses/lines/eager.py:1: web module imports spark_client.engine.lines_query",
+        "analyses/lines/other.py:2: web module imports spark_client.engine",
         "analyses/selectors.py:1: web module imports analyses.engine_config",
         "analyses/tasks.py:1: web module imports analyses.services.execute",
+        "analyses/views/lines.py:2: web module imports spark_client.engine.lines_query",
         "analyses/views/page.py:1: web module imports spark_client.server",
     ]
 

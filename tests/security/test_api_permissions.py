@@ -18,6 +18,7 @@ from accounts import services as account_services
 from accounts.models import Invitation, Membership, Role, Team
 from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
 from tests.analyses.helpers import make_analysis, store_result, upload
+from tests.analyses.lines_helpers import attach_lines, write_lines
 from tests.conftest import PASSWORD
 from tests.logdata import make_events, render_csv
 
@@ -105,6 +106,7 @@ class Op:
     scoped: bool = True  # names a team's object (or a team): another team's answers 404
     happy_user: str = "alice"
     check: Callable[[World, Any], None] = field(default=lambda w, r: None)
+    lines: bool = False  # answered from the analysis's stored lines, on Spark
 
 
 def _id_is(attr: str) -> Callable[[World, Any], None]:
@@ -164,6 +166,32 @@ OPS = [
     Op("analysis-reports", "get", lambda w: f"/api/v1/analyses/{w.analysis.pk}/reports/", 200),
     Op("analysis-report", "get", lambda w: f"/api/v1/analyses/{w.analysis.pk}/reports/summary.json", 200),
     Op("analysis-zip", "get", lambda w: f"/api/v1/analyses/{w.analysis.pk}/reports.zip", 200),
+    Op(
+        "analysis-lines",
+        "get",
+        lambda w: f"/api/v1/analyses/{w.analysis.pk}/lines/?level=ERROR",
+        200,
+        lines=True,
+        check=lambda w, r: {x["level"] for x in r.json()["results"]} == {"ERROR"} or pytest.fail(r.json()),
+    ),
+    Op(
+        "analysis-lines-context",
+        "get",
+        lambda w: f"/api/v1/analyses/{w.analysis.pk}/lines/context/?file={w.analysis.files.get().pk}&line=30",
+        200,
+        lines=True,
+        check=lambda w, r: [x["line"] for x in r.json()["lines"]] == list(range(10, 51))
+        or pytest.fail(r.json()),
+    ),
+    Op(
+        "analysis-lines-export",
+        "get",
+        lambda w: f"/api/v1/analyses/{w.analysis.pk}/lines/export/?format=jsonl",
+        200,
+        lines=True,
+        # Read to the end: a stream is closed (and its query released) once read.
+        check=lambda w, r: len(b"".join(r.streaming_content).splitlines()) == 1000 or pytest.fail("short"),
+    ),
     Op("analysis-rerun", "post", lambda w: f"/api/v1/analyses/{w.analysis.pk}/rerun/", 202, role="write"),
     Op("alerts-list", "get", lambda w: "/api/v1/alerts/?team=team-a", 200),
     Op(
@@ -259,6 +287,18 @@ OPS = [
 IDS = [op.name for op in OPS]
 
 
+@pytest.fixture(scope="module")
+def few_lines(spark, storage_root) -> tuple[str, list[list[int]]]:
+    relative = "lines/permissions/run"
+    return relative, write_lines(spark, relative, 1000, partitions=2)
+
+
+def with_lines(request, op: Op, w: World) -> None:
+    """The analysis gets stored lines when the operation reads them (Spark starts only then)."""
+    if op.lines:
+        attach_lines(w.analysis, *request.getfixturevalue("few_lines"))
+
+
 def call(client, op: Op, w: World):
     kwargs: dict[str, Any] = {}
     if op.data is not None:
@@ -335,7 +375,8 @@ def test_it_refuses_a_viewers_write(world, api, op):
 
 
 @pytest.mark.parametrize("op", OPS, ids=IDS)
-def test_it_works(world, api, op):
+def test_it_works(world, api, op, request):
+    with_lines(request, op, world)
     response = call(api(getattr(world, op.happy_user)), op, world)
     assert response.status_code == op.ok, response.content
     op.check(world, response)
@@ -347,9 +388,12 @@ ADMIN_MAY = [op for op in OPS if op.role in ("read", "write", "admin")]
 
 
 @pytest.mark.parametrize("op", ADMIN_MAY, ids=[op.name for op in ADMIN_MAY])
-def test_an_admin_may(world, api, op):
+def test_an_admin_may(world, api, op, request):
+    with_lines(request, op, world)
     response = call(api(world.adam), op, world)
     assert response.status_code == op.ok, response.content
+    if response.streaming:
+        b"".join(response.streaming_content)  # to its end, which closes its query
 
 
 SELF = [op for op in OPS if op.role == "self" and op.name != "team-leave"]

@@ -21,6 +21,7 @@ from accounts import tokens
 from accounts.models import ApiToken
 from analyses.models import Alert, AlertRule
 from tests.analyses.helpers import make_analysis, store_result
+from tests.analyses.lines_helpers import attach_lines, write_lines
 from tests.logdata import make_events, render_csv
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def test_the_schema_is_openapi_3_and_describes_every_operation(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     operations = {(m.upper(), p) for p, item in schema["paths"].items() for m in item}
-    assert len(operations) == 32
+    assert len(operations) == 35
     assert ("POST", "/api/v1/analyses/") in operations
     assert ("GET", "/api/v1/analyses/{analysis_id}/results/") in operations
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {
@@ -93,10 +94,17 @@ def credentials(alice) -> Credentials:
     return Credentials(alice)
 
 
+@pytest.fixture(scope="module")
+def schema_lines(spark, storage_root) -> tuple[str, list[list[int]]]:
+    return "lines/schema/run", write_lines(spark, "lines/schema/run", 1000, partitions=2)
+
+
 @pytest.fixture
-def api_schema(team_a, alice, bob, tmp_path, credentials):
+def api_schema(team_a, alice, bob, tmp_path, credentials, schema_lines):
     events = make_events(200, seed=9)
     analysis = store_result(make_analysis(team_a, alice, tmp_path, text=render_csv(events)), events)
+    # Stored lines, so the Lines operations run their queries on Spark.
+    attach_lines(analysis, *schema_lines)
     doomed = make_analysis(team_a, alice, tmp_path, name="doomed.csv")
     rules = list(AlertRule.objects.filter(team=team_a))
     alert = Alert.objects.create(
@@ -134,6 +142,16 @@ def api_schema(team_a, alice, bob, tmp_path, credentials):
                     "include-operation-id": ["analyses_rerun"],
                     "checks": {"positive_data_acceptance": {"enabled": False}},
                 },
+                {
+                    # Likewise a Lines `file` (a file of that analysis), a `cursor` (one the
+                    # API gave out), `from` before `to`, and a `q` that is a pattern.
+                    "include-operation-id": [
+                        "analyses_lines_list",
+                        "analyses_lines_context",
+                        "analyses_lines_export",
+                    ],
+                    "checks": {"positive_data_acceptance": {"enabled": False}},
+                },
             ],
         }
     )
@@ -146,7 +164,14 @@ def api_schema(team_a, alice, bob, tmp_path, credentials):
             ("delete", a, "analysis_id"): doomed.pk,
             **{
                 ("get", a + tail, "analysis_id"): analysis.pk
-                for tail in ("results/", "reports/", "reports.zip")
+                for tail in (
+                    "results/",
+                    "reports/",
+                    "reports.zip",
+                    "lines/",
+                    "lines/context/",
+                    "lines/export/",
+                )
             },
             ("get", a + "reports/{filename}", "analysis_id"): analysis.pk,
             ("post", a + "rerun/", "analysis_id"): analysis.pk,

@@ -1,0 +1,224 @@
+"""A page of lines, the lines around one line, and an export, each through a Guard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.http import HttpRequest, StreamingHttpResponse
+
+from analyses.lines.guard import Guard, timeout
+from analyses.lines.source import (
+    LinesError,
+    LinesSource,
+    ShownLine,
+    iso,
+    numberer,
+    shown,
+)
+from analyses.models import Analysis, AnalysisFile
+from analyses.reports import safe_cell
+from spark_client import lines_layout
+from spark_client.lines_filter import CONTEXT_LINES, Line, LinesFilter, LinesFilterError
+
+logger = logging.getLogger(__name__)
+
+EXPORT_FORMATS = ("csv", "jsonl")
+CSV_COLUMNS = (
+    "ts",
+    "level",
+    "service",
+    "ip",
+    "error_type",
+    "file_id",
+    "file",
+    "line",
+    "status",
+    "truncated",
+    "message",
+)
+
+Numberer = Callable[[int, int], "int | None"]
+
+
+@dataclass(frozen=True)
+class LinesPageResult:
+    lines: list[ShownLine]
+    next_cursor: str | None  # the `cursor` of the next page, when there is one
+
+
+def lines_page(*, source: LinesSource, lines_filter: LinesFilter, request: HttpRequest) -> LinesPageResult:
+    from spark_client.engine.lines_query import lines_page as query_page
+
+    seconds = timeout("query_timeout_seconds")
+    with Guard(analysis_id=source.analysis.pk, request=request, seconds=seconds) as guard:
+        page = query_page(guard.spark, source.path, lines_filter)
+    return LinesPageResult(
+        lines=shown(source, page.lines), next_cursor=page.next.encode() if page.next else None
+    )
+
+
+@dataclass(frozen=True)
+class LinesContext:
+    file: AnalysisFile
+    line: int
+    lines: list[ShownLine]  # the file's lines around `line`, in order, `line` among them
+
+
+def lines_context(*, source: LinesSource, file_id: int, line: int, request: HttpRequest) -> LinesContext:
+    """Line `line` of one file of the analysis and the CONTEXT_LINES lines before and
+    after it (fewer at the file's start and end)."""
+    from spark_client.engine.lines_query import lines_by_row_ids
+
+    position = source.position(file_id)
+    if position is None:
+        raise LinesFilterError({"file": [f"No file {file_id} in this analysis."]})
+    if not lines_layout.row_id_ranges(source.blocks, position, line, line):
+        name = source.files[position].original_name
+        raise LinesFilterError({"line": [f"{name} has no stored line {line}."]})
+    around = lines_layout.row_id_ranges(source.blocks, position, line - CONTEXT_LINES, line + CONTEXT_LINES)
+    seconds = timeout("query_timeout_seconds")
+    with Guard(analysis_id=source.analysis.pk, request=request, seconds=seconds) as guard:
+        lines = lines_by_row_ids(guard.spark, source.path, position, around)
+    return LinesContext(file=source.files[position], line=line, lines=shown(source, lines))
+
+
+def _csv_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    files = source.files
+    for x in batch:
+        f = files[x.file]
+        row = [
+            iso(x.ts),
+            x.level,
+            x.service,
+            x.ip,
+            x.error_type,
+            f.pk,
+            f.original_name,
+            number(x.file, x.row_id),
+            x.status,
+            "true" if x.truncated else "false",
+            x.message or "",
+        ]
+        writer.writerow([safe_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def _jsonl_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
+    files = source.files
+    return "".join(
+        json.dumps(
+            {
+                "ts": iso(x.ts),
+                "level": x.level,
+                "service": x.service,
+                "ip": x.ip,
+                "error_type": x.error_type,
+                "file": {"id": files[x.file].pk, "name": files[x.file].original_name},
+                "line": number(x.file, x.row_id),
+                "status": x.status,
+                "truncated": bool(x.truncated),
+                "message": x.message or "",
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        for x in batch
+    )
+
+
+class LinesExport:
+    """The chunks of an export, and `close()`, which Django calls when the response
+    ends however it ends (complete, failed, the client gone, never iterated)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self.chunks: Iterator[bytes] = iter(())
+        self.sent = 0
+        self.finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+        if not self.finished:
+            # Stopped before the end (the client went away while we wrote, or a
+            # failure): nothing more will be read, so the query stops too.
+            self.guard.interrupt("client")
+        self.guard.done.set()
+        logger.info(
+            "Lines export %s: %d line(s) sent%s",
+            self.guard.tag,
+            self.sent,
+            "" if self.finished else ", stopped before the end",
+        )
+
+
+def lines_export(
+    *, source: LinesSource, lines_filter: LinesFilter, request: HttpRequest, export_format: str
+) -> LinesExport:
+    """Every line `lines_filter` selects (its limit does not apply), as CSV (cells a
+    spreadsheet would run as formulas neutralised) or JSON lines, in chunks of one
+    Arrow batch each.
+
+    The query has started and its first batch arrived when this returns, so a bad
+    filter, an unreachable server or a timeout before the first line are errors
+    the caller can still answer with a status. Later, the stream can only stop: a
+    failure then raises, and the server drops the connection without the last
+    chunk, so the client sees a cut transfer, never a complete-looking file.
+    """
+    from spark_client.engine.lines_query import lines_export as query_export
+
+    number = numberer(source.blocks)
+    render = _csv_rows if export_format == "csv" else _jsonl_rows
+    guard = Guard(analysis_id=source.analysis.pk, request=request, seconds=timeout("export_timeout_seconds"))
+    guard.start()
+    try:
+        batches = query_export(guard.spark, source.path, lines_filter)
+        first = next(batches, None)
+    except Exception as exc:
+        guard.stop()
+        if isinstance(exc, LinesError | LinesFilterError):
+            raise
+        raise guard.translate(exc) from exc
+    # The operation carries the tag now; the watcher goes on until close().
+    guard.untag()
+    export = LinesExport(guard)
+
+    def chunks() -> Iterator[bytes]:
+        if export_format == "csv":
+            yield (",".join(CSV_COLUMNS) + "\n").encode()
+        batch = first
+        try:
+            while batch is not None:
+                yield render(source, batch, number).encode()
+                export.sent += len(batch)
+                batch = next(batches, None)
+        except Exception as exc:
+            if guard.reason == "client":
+                return  # nobody reads on
+            raise guard.translate(exc) from exc
+        export.finished = True
+
+    export.chunks = chunks()
+    return export
+
+
+def export_response(export: LinesExport, *, analysis: Analysis, export_format: str) -> StreamingHttpResponse:
+    """The streamed answer of an export, for the API and the page."""
+    content_type = "text/csv; charset=utf-8" if export_format == "csv" else "application/x-ndjson"
+    response = StreamingHttpResponse(export, content_type=content_type)
+    # Only digits in the name: nothing a user chose reaches the header.
+    response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.pk}-lines.{export_format}"'
+    response["X-Accel-Buffering"] = "no"  # a proxy passes the stream on as it comes
+    response["Cache-Control"] = "no-store"
+    return response
