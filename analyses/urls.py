@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analyses.views import analysis, history, rules
+from analyses.views import analysis, history, lines, rules
 
 app_name = "analyses"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     path("<int:analysis_id>/files/<int:file_id>/", analysis.file_download, name="file"),
     path("<int:analysis_id>/reports/<str:filename>", analysis.report_download, name="report"),
     path("<int:analysis_id>/reports.zip", analysis.reports_zip, name="reports_zip"),
+    path("<int:analysis_id>/lines/", lines.lines_list, name="lines"),
+    path("<int:analysis_id>/lines/context/", lines.lines_context, name="lines_context"),
+    path("<int:analysis_id>/lines/export/", lines.lines_export, name="lines_export"),
     path("alerts/", history.alerts, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", history.alert_acknowledge, name="alert_ack"),
     path("rules/", rules.rule_list, name="rules"),

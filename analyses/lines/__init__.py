@@ -1,7 +1,7 @@
 """The Lines view's service: an analysis's stored lines, filtered, paged, around one
 line, or exported, queried on Spark Connect from the web request.
 
-This is the one place a web request waits on Spark (README, "Data path"), so every
+This is the one place a web request waits on Spark (README, "How it fits together"), so every
 query is bounded: a row limit (a page is at most 500 lines; an export streams
 Arrow batches and never holds more than one), a tag of its own
 (`lines-<analysis>-<uuid>`), a timeout (`lines.query_timeout_seconds`,

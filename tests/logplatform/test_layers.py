@@ -25,7 +25,7 @@ API, a selector or service they call), and a web module:
   import in `analyses.tasks` (its functions run in a qcluster worker; the web only
   queues them by name).
 
-One exception, the Lines view (README, "Data path"): the one place a web request
+One exception, the Lines view (README, "How it fits together"): the one place a web request
 waits on Spark. Inside their functions, and only there, the modules of
 `analyses.lines` may import the session (`analyses.engine_config`) and the
 Lines queries (`spark_client.engine.lines_query`), so pyspark loads in a web
