@@ -3,7 +3,7 @@
 Each function returns the figure as a JSON string; the page embeds it with
 `json_script` and static/js/analysis.js draws it with the vendored plotly.min.js.
 No chart is rendered with data the server did not compute. The rules every
-figure keeps (docs/charts.md):
+figure keeps (docs/decisions.md, "Charts"):
 
 - a bar's category is a unique id (its rank), never its label: Plotly stacks
   bars of equal categories into one, and cut labels are often equal;
