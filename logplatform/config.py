@@ -94,6 +94,27 @@ def regex(key: str, value: Any) -> None:
         _fail(key, f"a valid regular expression ({exc})", value)
 
 
+def fraction(key: str, value: Any) -> None:
+    number()(key, value)
+    if not 0 < value <= 1:
+        _fail(key, "a number above 0 and at most 1", value)
+
+
+def _replacement(key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        _fail(key, "a string (it may be empty)", value)
+
+
+def _masks(key: str, value: Any) -> None:
+    """Template-mining masks: each pattern compiles and is named once. That it runs
+    in linear time is the author's to keep (docs/patterns.md gives the rules)."""
+    list_of({"name": string(), "pattern": regex, "replacement": ("optional", _replacement)})(key, value)
+    names = [mask["name"] for mask in value]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        _fail(key, "masks with different names", repeated)
+
+
 def list_of(inner: Check | dict, *, min_items: int = 0) -> Check:
     def check(key: str, value: Any) -> None:
         if not isinstance(value, list) or len(value) < min_items:
@@ -189,6 +210,14 @@ SPEC: dict[str, Any] = {
         "levels": _level_map,
         "level_inference": list_of({"level": string(choices=LEVELS), "pattern": regex}),
         "column_aliases": _aliases,
+        "patterns": {
+            "similarity": fraction,
+            "depth": integer(minimum=2),
+            "max_children": integer(minimum=1),
+            "max_distinct": integer(minimum=1),
+            "constant_alternatives": integer(minimum=0),
+            "masks": _masks,
+        },
     },
     "alerts": {
         "log_file": string(),

@@ -51,6 +51,19 @@ def test_it_merges_an_override(tmp_path):
             "spark:\n  shuffle_partitions_per_core: -1\n",
             "spark.shuffle_partitions_per_core must be an integer >= 0",
         ),
+        (
+            "analytics:\n  patterns:\n    masks:\n      - name: ip\n        pattern: '(\\d+'\n",
+            "analytics.patterns.masks[0].pattern must be a valid regular expression (missing ), unterminated",
+        ),
+        (
+            "analytics:\n  patterns:\n    masks:\n      - {name: n, pattern: x}\n      - {name: n, pattern: y}\n",
+            "analytics.patterns.masks must be masks with different names (got ['n'])",
+        ),
+        (
+            "analytics:\n  patterns:\n    similarity: 1.5\n",
+            "analytics.patterns.similarity must be a number above 0",
+        ),
+        ("analytics:\n  patterns:\n    depth: 1\n", "analytics.patterns.depth must be an integer >= 2"),
     ],
 )
 def test_it_names_the_bad_key(tmp_path, override, message):
