@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench --sizes 100k,1m          # or BENCH_SIZES=100k,1m,10m
     .venv/bin/python -m bench --case pathological      # the bad-line corpus only
+    .venv/bin/python -m bench --case mining            # the template miner alone, no Spark
 
 Cases (see docs/performance.md): (a) platform, queued -> succeeded through the
 service and a real qcluster; (b) minimal hand-written Spark job; (c) naive one
@@ -9,7 +10,8 @@ query per report; (d) streamed upload of the largest file through gunicorn; (e)
 the filtered analysis page; plus the 2 000-line upload-to-result latency, worker
 memory per size and the Spark server's start and warm-up. Prints a table and
 writes bench/results/<timestamp>.json. `--case pathological` instead times the
-analysis of each line of bench/pathological.py's corpus, on the same kind of server.
+analysis of each line of bench/pathological.py's corpus, on the same kind of server;
+`--case mining` times the template miner (bench/mining.py) and writes mining-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--no-naive", action="store_true", help="skip case (c)")
     parser.add_argument("--spark-url", default=os.environ.get("BENCH_SPARK_CONNECT_URL"))
     parser.add_argument(
-        "--case", choices=("all", "pathological"), default=os.environ.get("BENCH_CASE", "all")
+        "--case", choices=("all", "pathological", "mining"), default=os.environ.get("BENCH_CASE", "all")
+    )
+    parser.add_argument(
+        "--mining-distinct", type=int, default=100_000, help="mining case: synthetic distinct messages"
     )
     parser.add_argument(
         "--run-chars",
@@ -161,6 +166,9 @@ def main() -> None:
     if args.case == "pathological":
         _main_pathological(args, root, result)
         return
+    if args.case == "mining":
+        _main_mining(args, result)
+        return
     print(f"bench {stamp}: sizes {sizes}, formats {formats}, {result['machine']['cores']} cores", flush=True)
 
     files = {}
@@ -187,6 +195,26 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     report.write(out, result)
     print(report.table(result))
+    print(f"\nwritten to {out}")
+
+
+def _main_mining(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """The template miner alone, with config.yaml's analytics.patterns (bench/mining.py)."""
+    import json
+
+    from bench import mining
+    from logplatform import config
+    from spark_client.mining import miner_config
+
+    print(f"bench {result['started']}: template mining", flush=True)
+    override = os.environ.get("LOGPLATFORM_CONFIG")
+    loaded = config.load(ROOT.parent / "config" / "config.yaml", Path(override) if override else None)
+    patterns = loaded["analytics"]["patterns"]
+    result["mining"] = mining.bench(miner_config(patterns), args.mining_distinct)
+    result["machine"]["load_average_at_end"] = os.getloadavg()
+    out = ROOT / "results" / f"mining-{result['started']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
     print(f"\nwritten to {out}")
 
 
