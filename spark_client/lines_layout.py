@@ -15,18 +15,20 @@ in partition`, taken right after a file is read, so within one Spark partition o
 one file (a *block*) ids are consecutive and follow the file's order. A block is
 `[file, base_row_id, first_line_no, count]`: its rows have ids in
 `[base_row_id, base_row_id + count)` and the line number of a row is
-`first_line_no + (row_id - base_row_id)`. Line numbers are 1-based; a CSV file's
-header is line 1, so its first record is line 2. For a CSV file read as
-multi-line (quoted line breaks) and for JSON lines the number counts records
-(plus the header for CSV), which is the line number whenever no value holds a
-line break.
+`first_line_no + (row_id - base_row_id)`. Line numbers are 1-based and are the
+lines of the file (LF, CR or CRLF end a line): every line of a raw log or JSON
+lines file is a row, blank ones included; a CSV file's header and blank lines are
+no rows, so its first record is line 2 and a block ends at each blank line. Two
+kinds of CSV file are numbered by record instead (the header counting as line 1):
+one read as multi-line CSV (a value holds a line break, or it is compressed), and
+one with more than a thousand blank lines.
 """
 
 from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,22 +98,38 @@ class LinesManifest:
 
 
 def number_blocks(
-    parts: Iterable[Sequence[int]], *, header_lines: dict[int, int] | None = None
+    parts: Iterable[Sequence[int]], *, skipped: Mapping[int, Sequence[int]] | None = None
 ) -> list[list[int]]:
-    """Blocks from the rows Spark counted per block: `(file, block_start, base_row_id,
-    count)`, in any order. Each file's blocks are laid end to end in the order of
-    their start in the file; `header_lines` holds the lines a file has before its
-    first row (1 for a CSV header). Sorted by (file, base_row_id)."""
-    header_lines = header_lines or {}
+    """Blocks from the rows Spark counted per partition: `(file, block_start,
+    base_row_id, count)`, in any order.
+
+    Each file's rows are its lines in the order of their partition's start in
+    the file, but for the lines in `skipped[file]` (sorted line numbers of lines
+    that have no row: a CSV file's header and blank lines). A partition whose rows
+    straddle a skipped line becomes two blocks. Sorted by (file, base_row_id).
+    """
+    skipped = skipped or {}
     by_file: dict[int, list[tuple[int, int, int]]] = {}
     for file, start, base, count in parts:
         by_file.setdefault(int(file), []).append((int(start), int(base), int(count)))
     blocks = []
     for file, items in by_file.items():
-        line = 1 + header_lines.get(file, 0)
+        gaps = skipped.get(file, ())
+        gap = 0  # the next skipped line at or after `line`
+        line = 1
         for _start, base, count in sorted(items):
-            blocks.append([file, base, line, count])
-            line += count
+            offset = 0
+            while offset < count:
+                while gap < len(gaps) and gaps[gap] <= line:
+                    if gaps[gap] == line:
+                        line += 1
+                    gap += 1
+                run = count - offset
+                if gap < len(gaps):
+                    run = min(run, gaps[gap] - line)
+                blocks.append([file, base + offset, line, run])
+                line += run
+                offset += run
     blocks.sort(key=lambda b: (b[FILE], b[BASE]))
     return blocks
 

@@ -53,6 +53,9 @@ NORMALISED_COLUMNS = (
     "sample",
     "truncated",
     "year_assumed",
+    "line",  # the raw line of an unparsed or continuation row, for the stored lines
+    "row_id",  # with block_start: where the row is in its file (engine.parsers.with_ids)
+    "block_start",
 )
 
 # Every level a normalised row can have, least severe first.

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from spark_client.lines_layout import LinesManifest
+
 
 @dataclass(frozen=True)
 class InputFile:
@@ -157,6 +159,8 @@ class AnalysisOutput:
     rollup_ip: Rollup
     trend_bucket_seconds: int | None
     stats: dict[str, Any]
+    # The stored lines, when the caller asked for them (engine.analyze's lines_dir).
+    lines: LinesManifest | None = None
 
 
 @dataclass(frozen=True)

@@ -169,3 +169,67 @@ def csv_has_quoted_newline(path: Path, block: int = 1 << 20) -> bool:
                 return True
             parity = (parity + len(quotes)) & 1
     return False
+
+
+def csv_skipped_lines(path: Path, limit: int, block: int = 1 << 20) -> list[int] | None:
+    """The lines of a CSV file that Spark's single-line CSV reader turns into no
+    record, as sorted 1-based line numbers: blank lines (nothing but characters up
+    to the space, all that Java's `trim` removes) and the header, the first line
+    that is not blank. None when there are more than `limit` of them.
+
+    Lines end where Hadoop's line reader ends them: at LF, CR or CRLF. The file is
+    read in blocks, with numpy; a line is held whole only while it is shorter than
+    a block, beyond that as one byte that says whether it is blank so far.
+    """
+    import numpy as np
+
+    found: list[int] = []
+    header = False
+    line = 1  # the number of the line `buf` starts with
+    buf = b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(block)
+            eof = not chunk
+            buf += chunk
+            if not buf:
+                break
+            data = np.frombuffer(buf, dtype=np.uint8)
+            cr, lf = data == 13, data == 10
+            after_cr = np.zeros_like(cr)
+            after_cr[1:] = cr[:-1]
+            ends = np.flatnonzero(cr | (lf & ~after_cr))
+            if eof:
+                tail = int(ends[-1]) + 1 if len(ends) else 0
+                if len(ends) and cr[tail - 1] and tail < len(data) and lf[tail]:
+                    tail += 1  # the LF of a CRLF
+                # A last line without a line break is a line too.
+                starts = np.concatenate(([0], ends + 1 if tail < len(data) else ends[:-1] + 1))
+                cut = len(data)
+            else:
+                if len(ends) and ends[-1] == len(data) - 1 and cr[-1]:
+                    ends = ends[:-1]  # maybe the first half of a CRLF: decided with the next block
+                if not len(ends):
+                    if len(buf) > block and not cr[-1]:
+                        buf = b"x" if data.max() > 32 else b" "
+                    continue
+                last = int(ends[-1])
+                cut = last + 1 + int(bool(cr[last] and lf[last + 1]))
+                starts = np.concatenate(([0], ends[:-1] + 1))
+            # Each line with its line break (and the LF of a CRLF after it): blank
+            # if no byte of it is above the space.
+            blank = np.maximum.reduceat(data[:cut], starts) <= 32
+            if not header:
+                text = np.flatnonzero(~blank)
+                if len(text):
+                    header = True
+                    blank[int(text[0])] = True  # the header is no record either
+            numbers = line + np.flatnonzero(blank)
+            if len(found) + len(numbers) > limit:
+                return None
+            found.extend(int(n) for n in numbers)
+            line += len(starts)
+            buf = buf[cut:]
+            if eof:
+                break
+    return found

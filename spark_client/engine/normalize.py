@@ -5,7 +5,9 @@ Normalised record (the `select` at the end of `normalize`):
     ip string, service string, endpoint string, error_type string, is_error boolean,
     sample string (the raw line of an unparsed row, truncated),
     truncated boolean (the raw line, or the CSV / JSON message, was cut to the line cap),
-    year_assumed boolean (the timestamp had no year: the file's assumed year was put in front)
+    year_assumed boolean (the timestamp had no year: the file's assumed year was put in front),
+    line string (the raw line of an unparsed or continuation row, cut to the line cap),
+    row_id long, block_start long (where the row is in its file: parsers.with_ids)
 
 Every rule here is driven by EngineOptions (config/config.yaml): level aliases,
 keyword inference, error levels. Only Spark expressions, no Python UDFs.
@@ -18,7 +20,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.engine.parsers import cap_line
+from spark_client.engine.parsers import IDS, cap_line
 from spark_client.engine.patterns import IPV4, MASKS
 from spark_client.rows import NORMALISED_COLUMNS, TS_RECHECK
 from spark_client.types import EngineOptions
@@ -337,6 +339,7 @@ def normalize(
         "endpoint",
         "event_template",
         (F.col("truncated") | (ok & message_cut)).alias("truncated"),
+        *IDS,
     )
     msg = F.col("message")
     level_raw = F.col("level_raw")
@@ -350,6 +353,8 @@ def normalize(
     # column value and the message has a dot at all.
     ip_from_message = F.when(F.col("ip_col").isNull() & msg.contains("."), F.regexp_extract(msg, IPV4, 1))
     ts_raw = F.col("ts_raw")
+    # A CSV record or JSON line that did not parse is not cut by its reader.
+    raw_line = cap_line(F.col("line"), options.max_line_chars)[0]
     lean = iso_only and ts_kind == "any"
     year = options.assume_year if assume_year is None else assume_year
     if lean:
@@ -372,6 +377,9 @@ def normalize(
         "event_template",
         F.when(F.col("status") == "unparsed", F.substring(F.col("line"), 1, SAMPLE_CHARS)).alias("sample"),
         "truncated",
+        # What the stored lines show for a row without a message (engine.lines).
+        F.when(F.col("status").isin("unparsed", "continuation"), raw_line).alias("line"),
+        *IDS,
         *([(ok & (F.trim(ts_raw) != "")).alias("ts_given")] if lean else []),
         *(["ts_raw"] if yearless is not None and not all_yearless else []),
     )
@@ -412,6 +420,8 @@ def normalize(
         "sample",
         "truncated",
         year_assumed.alias("year_assumed"),
+        "line",
+        *IDS,
     )
     # Only error rows without an event template need their message masked.
     keep = [c for c in NORMALISED_COLUMNS if c != "error_type"] + ["event_template"]

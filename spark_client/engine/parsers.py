@@ -5,7 +5,8 @@ Raw record (every reader ends with this `select`):
     line string (the original text, for unparsed samples),
     ts_raw string, ts_kind string, level_raw string, pri int, message string,
     ip_raw string, service string, endpoint string, event_template string,
-    truncated boolean (the line was cut to the line cap)
+    truncated boolean (the line was cut to the line cap),
+    row_id long, block_start long (where the record is in its file: `with_ids`)
 
 `normalize` turns raw records into the normalised record. Raw text is
 read with `spark.read.text` and split by Java regular expressions inside Spark,
@@ -38,7 +39,11 @@ RAW_COLUMNS = (
     "endpoint",
     "event_template",
     "truncated",
+    "row_id",
+    "block_start",
 )
+# The columns `with_ids` adds to a file's records as Spark reads them.
+IDS = ("row_id", "block_start")
 
 # A line of nothing but white space (spaces, tabs, form feeds) is no log line.
 BLANK = r"^\s*$"
@@ -63,22 +68,41 @@ def _raw_record(df: DataFrame, file_id: int, **cols: Column) -> DataFrame:
         values["pri"] = F.lit(None).cast("int")
     if "truncated" not in cols:
         values["truncated"] = F.lit(False)
+    for name in IDS:
+        values[name] = F.col(name)
     return df.select(
         F.lit(file_id).alias("file_id"),
         *[values[name].alias(name) for name in RAW_COLUMNS if name != "file_id"],
     )
 
 
+def with_ids(df: DataFrame) -> DataFrame:
+    """A file's records as Spark read them, with where each is in the file.
+
+    `row_id` (monotonically_increasing_id: the Spark partition in the top bits,
+    the record's place in it below) and `block_start` (the byte offset of the
+    partition's split of the file) give every record its line number once the
+    records per partition are counted (spark_client.lines_layout). They are taken
+    on the reader's own output, before anything could drop a record: a record
+    dropped before them would shift every later line number.
+    """
+    return df.select(
+        "*",
+        F.monotonically_increasing_id().alias("row_id"),
+        F.input_file_block_start().alias("block_start"),
+    )
+
+
 def read_lines(spark, path: str) -> DataFrame:
-    """Lines of a text file (gzip by extension), BOM and stray CR removed."""
-    df = spark.read.text(path)
+    """Lines of a text file (gzip by extension), BOM and stray CR removed, with ids."""
+    df = with_ids(spark.read.text(path))
     value = F.col("value")
     # A UTF-8 BOM survives only on the first line; a CR survives only where a
     # file mixes line endings. Both are quirks of the data, not of the format, so
     # the regex only runs on the rare line that can hold one.
     quirky = value.startswith("\ufeff") | value.contains("\r")
     return df.select(
-        F.when(quirky, F.regexp_replace(value, "^\ufeff|\r$", "")).otherwise(value).alias("value")
+        F.when(quirky, F.regexp_replace(value, "^\ufeff|\r$", "")).otherwise(value).alias("value"), *IDS
     )
 
 
@@ -154,9 +178,9 @@ def read_raw(spark, path: str, file_id: int, fmt: str, max_line_chars: int) -> D
     # Blank is decided on the whole line, or a cut would make blanks followed by a
     # word blank; `^\s*$` is one class run, linear in the line.
     lines = read_lines(spark, path).select(
-        value.alias("value"), whole.rlike(BLANK).alias("blank"), cut.alias("truncated")
+        value.alias("value"), whole.rlike(BLANK).alias("blank"), cut.alias("truncated"), *IDS
     )
-    lines = _groups(lines, pattern, keep=["blank", "truncated"])
+    lines = _groups(lines, pattern, keep=["blank", "truncated", *IDS])
     value = F.col("value")
 
     def group(i: int) -> Column:
@@ -248,7 +272,7 @@ def read_raw(spark, path: str, file_id: int, fmt: str, max_line_chars: int) -> D
 
     count = re.compile(pattern).groups
     staged = lines.select(
-        value, "truncated", status.alias("status"), *[group(i) for i in range(1, count + 1)]
+        value, "truncated", status.alias("status"), *[group(i) for i in range(1, count + 1)], *IDS
     )
     return _raw_record(
         staged,
@@ -260,6 +284,17 @@ def read_raw(spark, path: str, file_id: int, fmt: str, max_line_chars: int) -> D
     )
 
 
+def csv_multiline(detected: Detected, multiline_max: int) -> bool:
+    """Whether a CSV file is read as multi-line CSV (one record may span lines).
+
+    multiLine reads a file in one task (no splitting), so it is used when quoted
+    newlines are possible and the file is small enough for that to be cheap:
+    they are found, or the file was too big to be scanned whole (detect).
+    """
+    unchecked = detected.size <= multiline_max and not detected.newlines_scanned
+    return detected.has_quoted_newlines or detected.compressed or unchecked
+
+
 def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: int) -> DataFrame:
     layout = detected.csv
     assert layout is not None
@@ -267,11 +302,9 @@ def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: 
     schema = StructType(
         [StructField(f"c{i}", StringType()) for i in range(width)] + [StructField("_corrupt", StringType())]
     )
-    # multiLine reads a file in one task (no splitting), so it is used when quoted
-    # newlines are possible and the file is small enough for that to be cheap:
-    # they are found, or the file was too big to be scanned whole (detect).
-    unchecked = detected.size <= multiline_max and not detected.newlines_scanned
-    multiline = detected.has_quoted_newlines or detected.compressed or unchecked
+    multiline = csv_multiline(detected, multiline_max)
+    # Spark's CSV reader drops the header and blank lines before the ids are
+    # taken: engine.lines counts them back into the line numbers.
     df = spark.read.csv(
         path,
         schema=schema,
@@ -286,6 +319,7 @@ def read_csv(spark, path: str, file_id: int, detected: Detected, multiline_max: 
         ignoreLeadingWhiteSpace=False,
         ignoreTrailingWhiteSpace=False,
     )
+    df = with_ids(df)
     cols = layout.columns
 
     def col(name: str) -> Column:
@@ -330,7 +364,7 @@ def read_jsonl(spark, path: str, file_id: int, detected: Detected) -> DataFrame:
             return _null()
         return F.coalesce(*[F.try_element_at(F.col("obj"), F.lit(k)) for k in keys])
 
-    staged = lines.select(value, obj.alias("obj"))
+    staged = lines.select(value, obj.alias("obj"), *IDS)
     blank = value.rlike(BLANK)
     ok = F.col("obj").isNotNull() & ~blank
     status = F.when(blank, F.lit("blank")).when(ok, F.lit("ok")).otherwise(F.lit("unparsed"))

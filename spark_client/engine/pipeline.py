@@ -2,6 +2,9 @@
 
 detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
 -> union -> aggregate (one query, collected as Arrow) -> assemble (Python)
+
+With a lines directory, the union is first written there as the stored lines
+(engine.lines) and the aggregation reads them back: two queries, one parse.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 
+from spark_client.engine import lines
 from spark_client.engine.detect import Detected, detect
 from spark_client.engine.files import csv_has_quoted_newline
 from spark_client.engine.normalize import normalize
@@ -104,11 +108,14 @@ def analyze(
     *,
     progress: ProgressCallback | None = None,
     tag: str | None = None,
+    lines_dir: str | None = None,
 ) -> AnalysisOutput:
     """Analyse `files` on the Spark Connect session `spark`.
 
     Files that cannot be read are reported in `files[].error` and left out; if none
-    is left, NoUsableInputError says why for each file.
+    is left, NoUsableInputError says why for each file. With `lines_dir` (a
+    directory the Spark server and this process share; replaced if it exists) the
+    normalised lines are stored there and described in `AnalysisOutput.lines`.
     """
     started = time.monotonic()
     reports, detected = detect_files(files, options, progress)
@@ -136,7 +143,7 @@ def analyze(
         parse left timestamp text unread (detect.Detected.iso_timestamps)."""
         try:
             return _analyze_detected(
-                spark, paths, years, dets, deepcopy(reports), options, progress, tag, started
+                spark, paths, years, dets, deepcopy(reports), options, progress, tag, started, lines_dir
             )
         except TimestampRecheck as exc:
             positions = list(dets)  # a file's position in the query is its place in `dets`
@@ -149,7 +156,7 @@ def analyze(
                 for fid, det in dets.items()
             }
             output = _analyze_detected(
-                spark, paths, years, full, deepcopy(reports), options, progress, tag, started
+                spark, paths, years, full, deepcopy(reports), options, progress, tag, started, lines_dir
             )
             output.stats["spark_queries"] += 1
             return output
@@ -258,6 +265,7 @@ def _analyze_detected(
     progress: ProgressCallback | None,
     tag: str | None,
     started: float,
+    lines_dir: str | None = None,
 ) -> AnalysisOutput:
     file_ids = list(detected)
     norm = normalised(spark, paths, detected, options, years)
@@ -275,8 +283,17 @@ def _analyze_detected(
         "bytes_in": sum(det.size for det in detected.values()),
     }
 
+    skipped = lines.SkippedLines(paths, detected, options.csv_multiline_max_bytes) if lines_dir else None
     try:
-        output = assemble(result_rows(norm, options, stats), reports, options, stats, file_ids)
+        source = norm
+        if lines_dir:
+            starts = lines.write(spark, norm, lines_dir)
+            stats["spark_queries"] += 1
+            stats["lines_write_seconds"] = round(time.monotonic() - t0, 3)
+            source = lines.read(spark, lines_dir)
+        output = assemble(result_rows(source, options, stats), reports, options, stats, file_ids)
+        if lines_dir:
+            output.lines = lines.manifest(spark, lines_dir, starts, file_ids, skipped.result())
     except TimestampRecheck:
         raise  # for analyze() to run again, not an analysis error
     except Exception as exc:
@@ -285,6 +302,8 @@ def _analyze_detected(
         if tag:
             spark.removeTag(tag)
         spark.removeProgressHandler(handler)
+        if skipped is not None:
+            skipped.result()
     stats["query_seconds"] = round(time.monotonic() - t0, 3)
     _report(progress, "Assembling results", QUERY_END + 2)
     return output

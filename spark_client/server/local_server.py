@@ -62,6 +62,7 @@ class LocalServerConfig:
     # config.yaml (analyses.engine_config). None: no warm-up.
     warm_up_options: EngineOptions | None = None
     warm_up_lines: int = 0
+    warm_up_store_lines: bool = False  # as analyses do (config analytics.store_lines)
 
     @property
     def pid_file(self) -> Path:
@@ -284,7 +285,11 @@ def warm(cfg: LocalServerConfig) -> float | None:
         spark = connect(url, conf=cfg.session_conf, partitions_per_core=cfg.partitions_per_core)
         try:
             seconds = warm_up(
-                spark, cfg.run_dir / "warm-up", options=cfg.warm_up_options, volume_lines=cfg.warm_up_lines
+                spark,
+                cfg.run_dir / "warm-up",
+                options=cfg.warm_up_options,
+                volume_lines=cfg.warm_up_lines,
+                store_lines=cfg.warm_up_store_lines,
             )
         finally:
             spark.stop()

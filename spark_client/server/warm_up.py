@@ -37,6 +37,7 @@ def warm_up(
     rounds: int = 2,
     volume_lines: int = 0,
     volume_rounds: int = 3,
+    store_lines: bool = False,
 ) -> float:
     """Analyse a few lines of each common format on a fresh server; returns seconds.
 
@@ -55,6 +56,10 @@ def warm_up(
     analysed `volume_rounds` times each: a few lines compile the query's code, but
     HotSpot only optimises the generated per-row loops once they have run over
     real volumes, and until then they run markedly slower.
+
+    With `store_lines` (analyses store their lines: config analytics.store_lines)
+    every analysis stores them too, under `workdir`: their queries are the ones
+    to compile and warm.
     """
     started = time.monotonic()
     # Large analyses are finished in Spark, small ones in the worker: the small
@@ -62,6 +67,7 @@ def warm_up(
     # (the per-row reading they share).
     in_spark = replace(options, finish_in_worker_max_bytes=0)
     workdir.mkdir(parents=True, exist_ok=True)
+    lines_dir = str(workdir / "lines") if store_lines else None
     inputs = []
     for i, (name, text) in enumerate(sorted(_WARM_UP_FILES.items()), start=1):
         path = workdir / name
@@ -69,8 +75,8 @@ def warm_up(
         inputs.append(InputFile(file_id=i, path=str(path), name=name))
     for _ in range(rounds):
         for single in inputs:
-            analyze(spark, [single], options)
-            analyze(spark, [single], in_spark)
+            analyze(spark, [single], options, lines_dir=lines_dir)
+            analyze(spark, [single], in_spark, lines_dir=lines_dir)
     if volume_lines > 0:
         volume = [
             InputFile(file_id=i, path=str(path), name=path.name)
@@ -78,7 +84,7 @@ def warm_up(
         ]
         for _ in range(volume_rounds):
             for single in volume:
-                analyze(spark, [single], in_spark)
+                analyze(spark, [single], in_spark, lines_dir=lines_dir)
     return time.monotonic() - started
 
 

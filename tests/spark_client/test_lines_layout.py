@@ -16,33 +16,36 @@ from spark_client.lines_layout import (
 )
 
 
-def _file_rows(rnd: random.Random, file: int, sizes: list[int], header: int) -> tuple[list, list]:
+def _file_rows(rnd: random.Random, file: int, sizes: list[int], skipped: list[int]) -> tuple[list, list]:
     """Spark-like parts of one file (`sizes` rows per split, in file order) with
-    partition indexes shuffled, and the reference (row_id, line) of every row."""
+    partition indexes shuffled, and the reference (row_id, line) of every row: the
+    file's lines but `skipped`, in order."""
     order = list(range(len(sizes)))
     rnd.shuffle(order)  # partition index need not follow the file's order
+    lines = (n for n in range(1, 10**6) if n not in skipped)
     parts, reference = [], []
-    line = 1 + header
     start = 0
     for split, size in enumerate(sizes):
         base = order[split] << 33
         parts.append((file, start, base, size))
-        reference += [(base + i, line + i) for i in range(size)]
-        line += size
+        reference += [(base + i, next(lines)) for i in range(size)]
         start += size * 100 + rnd.randrange(50)  # byte offsets: only their order counts
     return parts, reference
 
 
 def _blocks(seed: int) -> tuple[list, dict]:
     rnd = random.Random(seed)
-    parts, reference = [], {}
-    for file, header in ((0, 0), (1, 1), (2, 0)):
+    parts, reference, skipped = [], {}, {}
+    for file in range(3):
         sizes = [rnd.randrange(0, 30) for _ in range(rnd.randrange(1, 6))]
-        p, r = _file_rows(rnd, file, sizes, header)
+        # File 0 has every line; file 1 a header; file 2 a header and blank lines.
+        gaps = [[], [1], sorted({1, *rnd.sample(range(2, 150), rnd.randrange(0, 25))})][file]
+        p, r = _file_rows(rnd, file, sizes, gaps)
         rnd.shuffle(p)
         parts += p
         reference[file] = r
-    return number_blocks(parts, header_lines={1: 1}), reference
+        skipped[file] = gaps
+    return number_blocks(parts, skipped=skipped), reference
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -70,7 +73,7 @@ def test_it_finds_the_row_ids_of_a_line_range(seed):
 
 
 def test_a_csv_header_is_line_one():
-    blocks = number_blocks([(0, 0, 0, 3)], header_lines={0: 1})
+    blocks = number_blocks([(0, 0, 0, 3)], skipped={0: [1]})
     assert blocks == [[0, 0, 2, 3]]
     assert line_number(blocks, 0, 0) == 2
     assert row_id_ranges(blocks, 0, 1, 2) == [(0, 1)]
@@ -80,6 +83,11 @@ def test_a_range_across_two_blocks_takes_one_range_each():
     # File 0: lines 1-10 in partition 1, lines 11-15 in partition 0.
     blocks = number_blocks([(0, 500, 0, 5), (0, 0, 1 << 33, 10)])
     assert row_id_ranges(blocks, 0, 9, 12) == [((1 << 33) + 8, (1 << 33) + 10), (0, 2)]
+
+
+def test_a_skipped_line_splits_a_block():
+    # Header on line 1, blank lines 4 and 5: rows 0-1 are lines 2-3, rows 2-3 lines 6-7.
+    assert number_blocks([(0, 0, 0, 4)], skipped={0: [1, 4, 5]}) == [[0, 0, 2, 2], [0, 2, 6, 2]]
 
 
 def test_a_row_id_outside_every_block_is_a_key_error():
