@@ -141,6 +141,7 @@ def local_server_config():
         startup_timeout=local["startup_timeout_seconds"],
         warm_up_options=engine_options_from_config(),
         warm_up_lines=local["warm_up_lines"],
+        warm_up_store_lines=settings.LOGPLATFORM["analytics"]["store_lines"],
         conf={k: str(v) for k, v in local["conf"].items()},
         session_conf=session_conf(),
         partitions_per_core=spark["shuffle_partitions_per_core"],

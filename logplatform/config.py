@@ -205,6 +205,7 @@ SPEC: dict[str, Any] = {
         "finish_in_worker_max_rows": integer(minimum=0),
         "detect_sample_lines": integer(minimum=1),
         "max_line_chars": integer(minimum=1000),
+        "store_lines": boolean,
         "trend_max_buckets": integer(minimum=10),
         "error_levels": list_of(string(choices=LEVELS), min_items=1),
         "levels": _level_map,

@@ -16,6 +16,7 @@ from accounts.models import Team
 from analyses import quota
 from analyses.models import Analysis, AnalysisFile
 from analyses.options import AnalysisOptions
+from analyses.services.lines_files import lines_analysis_remove
 from analyses.uploads import (
     StoredUpload,
     copy_into_storage,
@@ -158,7 +159,8 @@ def analysis_rerun(
 
 @transaction.atomic
 def analysis_delete(*, analysis: Analysis) -> None:
-    """Delete the analysis and, after commit, its stored files that no re-run shares."""
+    """Delete the analysis and, after commit, its stored files that no re-run shares
+    and its stored lines."""
     paths = list(analysis.files.values_list("stored_path", flat=True))
     analysis_id = analysis.pk
     analysis.delete()
@@ -170,6 +172,7 @@ def analysis_delete(*, analysis: Analysis) -> None:
         for path in paths:
             if path not in still_used:
                 remove_stored(path)
+        lines_analysis_remove(analysis_id=analysis_id)
 
     transaction.on_commit(remove_files)
     logger.info("analysis %s deleted with %d file(s)", analysis_id, len(paths))

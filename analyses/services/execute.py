@@ -23,6 +23,13 @@ from analyses.services.leases import (
     claim_owned,
     worker_settings,
 )
+from analyses.services.lines_files import (
+    lines_enabled,
+    lines_run_dir,
+    lines_run_path,
+    lines_run_remove,
+    lines_runs_remove,
+)
 from analyses.services.store import results_store
 from spark_client import NoUsableInputError, SparkConnectionLostError, SparkUnavailableError
 from spark_client.engine import analyze
@@ -45,6 +52,10 @@ def analysis_execute(*, analysis_id: int) -> str:
     heartbeat = LeaseHeartbeat(claim)
     heartbeat.start()
     started = time.monotonic()
+    # This attempt's own run directory for the stored lines: named by its claim, so
+    # the reaper can tell the running attempt's directory from a dead one's.
+    lines_dir = lines_run_dir(analysis_id=analysis_id, run=claim.token) if lines_enabled() else None
+    stored_lines = False
     try:
         analysis = Analysis.objects.select_related("team").get(pk=analysis_id)
         files = list(analysis.files.all())
@@ -79,10 +90,19 @@ def analysis_execute(*, analysis_id: int) -> str:
             engine_config.engine_options(analysis),
             progress=lambda p: analysis_progress(claim=claim, stage=p.stage, percent=p.percent),
             tag=tag,
+            lines_dir=str(lines_dir) if lines_dir is not None else None,
         )
         analysed = time.monotonic()
         analysis_progress(claim=claim, stage="Storing results", percent=94)
-        document = results_store(claim=claim, analysis=analysis, output=output)
+        document = results_store(
+            claim=claim,
+            analysis=analysis,
+            output=output,
+            lines_path=lines_run_path(analysis_id=analysis_id, run=claim.token) if lines_dir else None,
+        )
+        stored_lines = "lines" in document
+        # The document names this run now: earlier attempts' runs are garbage.
+        lines_runs_remove(analysis_id=analysis_id, keep=claim.token if stored_lines else None)
         stored = time.monotonic()
         _evaluate_alerts(analysis=analysis, document=document)
         logger.info(
@@ -124,6 +144,9 @@ def analysis_execute(*, analysis_id: int) -> str:
         return "failed"
     finally:
         heartbeat.stop()
+        if lines_dir is not None and not stored_lines:
+            # Nothing names what this attempt wrote: a retry writes its own.
+            lines_run_remove(analysis_id=analysis_id, run=claim.token)
 
 
 def _evaluate_alerts(*, analysis: Analysis, document: dict[str, Any]) -> None:

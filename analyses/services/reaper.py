@@ -2,7 +2,7 @@
 
 It fails or re-queues analyses whose worker vanished (lease expired), sends again
 the tasks a dead cluster had pulled but never started, and removes partial
-uploads nobody writes to any more.
+uploads nobody writes to any more and stored lines no analysis will read.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 from analyses.models import Analysis, Status
 from analyses.services.create import analysis_enqueue
 from analyses.services.leases import analysis_give_up_if_out_of_attempts, worker_settings
+from analyses.services.lines_files import lines_orphans_remove
 from analyses.uploads import clean_incoming
 
 logger = logging.getLogger(__name__)
@@ -50,19 +51,23 @@ def leases_reap() -> dict[str, int]:
     stale_uploads = clean_incoming(
         older_than_seconds=settings.LOGPLATFORM["uploads"]["stale_partial_minutes"] * 60
     )
-    if given_up or requeued or redispatched or stale_uploads:
+    stale_lines = lines_orphans_remove(older_than_seconds=worker["lease_seconds"])
+    if given_up or requeued or redispatched or stale_uploads or stale_lines:
         logger.warning(
-            "reaper: %d analyses given up, %d re-queued, %d re-dispatched, %d stale partial uploads removed",
+            "reaper: %d analyses given up, %d re-queued, %d re-dispatched, %d stale partial uploads "
+            "and %d orphaned lines runs removed",
             given_up,
             requeued,
             redispatched,
             stale_uploads,
+            stale_lines,
         )
     return {
         "given_up": given_up,
         "requeued": requeued,
         "redispatched": redispatched,
         "stale_uploads": stale_uploads,
+        "stale_lines": stale_lines,
     }
 
 

@@ -28,11 +28,16 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def results_store(*, claim: Claim, analysis: Analysis, output: AnalysisOutput) -> dict[str, Any]:
+def results_store(
+    *, claim: Claim, analysis: Analysis, output: AnalysisOutput, lines_path: str | None = None
+) -> dict[str, Any]:
     """Write the result set once: replace any earlier set, then mark succeeded.
 
     One transaction, conditional on still owning the claim, so a retried or
     duplicated attempt can never leave two result sets or a half-written one.
+    `lines_path` is where this attempt stored its lines (relative to the storage
+    root): the document names it under `lines` (spark_client.lines_layout), in the
+    same transaction, so the document always names the run that goes with it.
     Returns the stored result document.
     """
     document = {
@@ -42,6 +47,8 @@ def results_store(*, claim: Claim, analysis: Analysis, output: AnalysisOutput) -
         "trend_bucket_seconds": output.trend_bucket_seconds,
         "stats": output.stats,
     }
+    if output.lines is not None and lines_path is not None:
+        document["lines"] = output.lines.as_document(lines_path)
     by_id = {f.file_id: f for f in output.files}
     db_retry(
         lambda: _results_write(claim=claim, analysis=analysis, output=output, by_id=by_id, document=document)

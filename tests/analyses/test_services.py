@@ -88,7 +88,13 @@ def test_the_reaper_fails_an_analysis_out_of_attempts(analysis):
 
 def test_the_reaper_leaves_live_leases_alone(analysis):
     analysis_claim(analysis_id=analysis.pk)
-    assert leases_reap() == {"given_up": 0, "requeued": 0, "redispatched": 0, "stale_uploads": 0}
+    assert leases_reap() == {
+        "given_up": 0,
+        "requeued": 0,
+        "redispatched": 0,
+        "stale_uploads": 0,
+        "stale_lines": 0,
+    }
     assert Analysis.objects.get(pk=analysis.pk).status == Status.RUNNING
 
 

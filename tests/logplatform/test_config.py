@@ -32,6 +32,7 @@ def test_it_merges_an_override(tmp_path):
     [
         ("analytics:\n  top_n: many\n", "analytics.top_n must be an integer"),
         ("analytics:\n  topn: 5\n", "unknown key analytics.topn"),
+        ("analytics:\n  store_lines: sometimes\n", "analytics.store_lines must be true or false"),
         ("spark:\n  connect_url: http://x\n", "spark.connect_url must be a string matching"),
         (
             "analytics:\n  level_inference:\n    - level: ERROR\n      pattern: '(['\n",
