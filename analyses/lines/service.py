@@ -8,6 +8,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
 
 from django.http import HttpRequest, StreamingHttpResponse
 
@@ -16,14 +18,13 @@ from analyses.lines.source import (
     LinesError,
     LinesSource,
     ShownLine,
-    iso,
     numberer,
     shown,
 )
 from analyses.models import Analysis, AnalysisFile
 from analyses.reports import safe_cell
 from spark_client import lines_layout
-from spark_client.lines_filter import CONTEXT_LINES, Line, LinesFilter, LinesFilterError
+from spark_client.lines_filter import CONTEXT_LINES, EPOCH, Line, LinesFilter, LinesFilterError
 
 logger = logging.getLogger(__name__)
 
@@ -87,46 +88,62 @@ def lines_context(*, source: LinesSource, file_id: int, line: int, request: Http
     return LinesContext(file=source.files[position], line=line, lines=shown(source, lines))
 
 
+@lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    return (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_micros(value: int | None) -> str | None:
+    """`source.iso` of a time in microseconds, for many rows: sorted lines share
+    their seconds, so each second is formatted once."""
+    if value is None:
+        return None
+    seconds, micros = divmod(value, 1_000_000)
+    return f"{_second(seconds)}.{micros:06d}Z" if micros else f"{_second(seconds)}Z"
+
+
 def _csv_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    files = source.files
+    write = csv.writer(out, lineterminator="\n").writerow
+    # Level, status and the numbers are the server's words; the rest is log text.
+    names = [(f.pk, safe_cell(f.original_name)) for f in source.files]
     for x in batch:
-        f = files[x.file]
-        row = [
-            iso(x.ts),
-            x.level,
-            x.service,
-            x.ip,
-            x.error_type,
-            f.pk,
-            f.original_name,
-            number(x.file, x.row_id),
-            x.status,
-            "true" if x.truncated else "false",
-            x.message or "",
-        ]
-        writer.writerow([safe_cell(cell) for cell in row])
+        file_id, name = names[x.file]
+        write(
+            (
+                iso_micros(x.ts_micros),
+                x.level,
+                safe_cell(x.service),
+                safe_cell(x.ip),
+                safe_cell(x.error_type),
+                file_id,
+                name,
+                number(x.file, x.row_id),
+                x.status,
+                "true" if x.truncated else "false",
+                safe_cell(x.message or ""),
+            )
+        )
     return out.getvalue()
 
 
 def _jsonl_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
-    files = source.files
+    files = [{"id": f.pk, "name": f.original_name} for f in source.files]
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
     return "".join(
-        json.dumps(
+        dumps(
             {
-                "ts": iso(x.ts),
+                "ts": iso_micros(x.ts_micros),
                 "level": x.level,
                 "service": x.service,
                 "ip": x.ip,
                 "error_type": x.error_type,
-                "file": {"id": files[x.file].pk, "name": files[x.file].original_name},
+                "file": files[x.file],
                 "line": number(x.file, x.row_id),
                 "status": x.status,
                 "truncated": bool(x.truncated),
                 "message": x.message or "",
-            },
-            ensure_ascii=False,
+            }
         )
         + "\n"
         for x in batch
@@ -154,7 +171,7 @@ class LinesExport:
             # Stopped before the end (the client went away while we wrote, or a
             # failure): nothing more will be read, so the query stops too.
             self.guard.interrupt("client")
-        self.guard.done.set()
+        self.guard.stop()
         logger.info(
             "Lines export %s: %d line(s) sent%s",
             self.guard.tag,
@@ -168,7 +185,7 @@ def lines_export(
 ) -> LinesExport:
     """Every line `lines_filter` selects (its limit does not apply), as CSV (cells a
     spreadsheet would run as formulas neutralised) or JSON lines, in chunks of one
-    Arrow batch each.
+    Arrow batch each (spark_client.engine.lines_query.lines_export).
 
     The query has started and its first batch arrived when this returns, so a bad
     filter, an unreachable server or a timeout before the first line are errors
@@ -190,8 +207,8 @@ def lines_export(
         if isinstance(exc, LinesError | LinesFilterError):
             raise
         raise guard.translate(exc) from exc
-    # The operation carries the tag now; the watcher goes on until close().
-    guard.untag()
+    # An export is several queries, one per piece, made as it streams (in this
+    # thread): the tag stays on until close(), and so does the watcher.
     export = LinesExport(guard)
 
     def chunks() -> Iterator[bytes]:

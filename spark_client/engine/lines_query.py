@@ -33,20 +33,30 @@ from spark_client.lines_filter import (
 from spark_client.lines_layout import COLUMNS
 
 SCHEMA = ", ".join(f"`{name}` {kind}" for name, kind in COLUMNS)
-# The select of every query, in Line's field order.
-OUTPUT = [
-    F.unix_micros("ts").alias("ts_micros"),
-    "level",
-    "service",
-    "ip",
-    "error_type",
-    "file",
-    "row_id",
-    "status",
-    "message",
-    "truncated",
-    "endpoint",
-]
+# An export is sent as queries of about this many bytes of lines each (export_pieces).
+EXPORT_PIECE_BYTES = 64 * 1024 * 1024
+BUCKETS_PER_PIECE = 20
+LINE_OVERHEAD = 64  # a line's bytes but its message: time, level, service, ip, ...
+UNTIMED_BLOCK_ROWS = 10_000  # lines without a time are cut at multiples of this row id
+
+
+def _output() -> list[Column | str]:
+    """The select of every query, in Line's field order. A function, not a constant:
+    pyspark builds a column for Spark Connect only once a Connect session exists, and
+    a web process imports this module before its first session."""
+    return [
+        F.unix_micros("ts").alias("ts_micros"),
+        "level",
+        "service",
+        "ip",
+        "error_type",
+        "file",
+        "row_id",
+        "status",
+        "message",
+        "truncated",
+        "endpoint",
+    ]
 
 
 def lines_frame(spark, path: str) -> DataFrame:  # noqa: ANN001 - SparkSession
@@ -121,14 +131,19 @@ def _lines(rows: list) -> list[Line]:  # list[Row]
     return [Line(*row) for row in rows]
 
 
+def _selected(spark, path: str, f: LinesFilter) -> DataFrame:  # noqa: ANN001
+    """The lines `f` selects: its filters, and after its cursor if it has one."""
+    query = matching(lines_frame(spark, path), f)
+    if f.cursor is not None:
+        query = query.where(_after(f.cursor, f.order == NEWEST))
+    return query
+
+
 def lines_page(spark, path: str, f: LinesFilter) -> LinesPage:  # noqa: ANN001
     """The page `f` asks for: `f.limit` lines after `f.cursor`, and the cursor of
     the next page when there is one (one extra row is read to know)."""
-    newest = f.order == NEWEST
-    query = matching(lines_frame(spark, path), f)
-    if f.cursor is not None:
-        query = query.where(_after(f.cursor, newest))
-    rows = _lines(query.orderBy(*_order(newest)).limit(f.limit + 1).select(*OUTPUT).collect())
+    query = _selected(spark, path, f).orderBy(*_order(f.order == NEWEST))
+    rows = _lines(query.limit(f.limit + 1).select(*_output()).collect())
     more = len(rows) > f.limit
     rows = rows[: f.limit]
     return LinesPage(lines=rows, next=rows[-1].cursor if more and rows else None)
@@ -143,17 +158,83 @@ def lines_by_row_ids(spark, path: str, file: int, ranges: list[tuple[int, int]])
     for start, end in ranges:
         wanted = wanted | F.col("row_id").between(start, end - 1)
     query = lines_frame(spark, path).where((F.col("file") == F.lit(file)) & wanted)
-    return _lines(query.orderBy("row_id").select(*OUTPUT).collect())
+    return _lines(query.orderBy("row_id").select(*_output()).collect())
 
 
-def lines_export(spark, path: str, f: LinesFilter) -> Iterator[list[Line]]:  # noqa: ANN001
+def _runs(counts: list[tuple[int, int]], most: int) -> list[list[int]]:
+    """Consecutive keys grouped so that each group weighs at most `most` (a key that
+    alone weighs more is a group of its own)."""
+    runs: list[list[int]] = []
+    total = most + 1
+    for key, n in counts:
+        if total + n > most:
+            runs.append([])
+            total = 0
+        runs[-1].append(key)
+        total += n
+    return runs
+
+
+def _multiple(value: Column, step: int) -> Column:
+    """`value` rounded down to a multiple of `step`, in whole numbers (a division
+    in doubles would misplace ids past 2**53)."""
+    return value - value % F.lit(step)
+
+
+def export_pieces(query: DataFrame, newest: bool, piece_bytes: int = EXPORT_PIECE_BYTES) -> list[Column]:
+    """Conditions that cut the lines of `query` into pieces, in the order's sequence,
+    of about `piece_bytes` each (the lines without a time last).
+
+    Spark Connect sends a query's result task by task, and the server holds a
+    task's whole result (counted against spark.driver.maxResultSize) until it is
+    sent: one sorted query of millions of lines would sit in the server's memory,
+    or fail it, however slowly the client reads. Each piece is a query of its own
+    instead: a range of time (which the parts' ts statistics prune) or, for lines
+    without a time, a range of row ids of one file. Two small queries find the
+    cuts: the size and time span, then the size per time bucket (about
+    BUCKETS_PER_PIECE buckets a piece when the lines are spread evenly). A line
+    weighs its message's length plus LINE_OVERHEAD.
+    """
+    ts, micros_ = F.col("ts"), F.unix_micros("ts")
+    weight = F.coalesce(F.length("message"), F.lit(0)) + F.lit(LINE_OVERHEAD)
+    timed_weight = F.sum(F.when(ts.isNotNull(), weight))
+    total, timed, first, last = query.agg(F.sum(weight), timed_weight, F.min(micros_), F.max(micros_)).first()
+    if not total or total <= piece_bytes:
+        return [F.lit(True)]
+    pieces: list[Column] = []
+    if timed:
+        width = max(1, -(-(last - first + 1) * piece_bytes // (timed * BUCKETS_PER_PIECE)))
+        sizes = query.where(ts.isNotNull()).groupBy(_multiple(micros_ - F.lit(first), width).alias("b"))
+        sizes = sizes.agg(F.sum(weight).alias("n")).collect()
+        for run in _runs(sorted(((r["b"], r["n"]) for r in sizes), reverse=newest), piece_bytes):
+            start, end = first + min(run), first + max(run) + width
+            pieces.append((ts >= _moment(start)) & (ts < _moment(end)))
+    if total > (timed or 0):
+        block = _multiple(F.col("row_id"), UNTIMED_BLOCK_ROWS).alias("b")
+        sizes = query.where(ts.isNull()).groupBy("file", block).agg(F.sum(weight).alias("n")).collect()
+        by_file: dict[int, list[tuple[int, int]]] = {}
+        for r in sizes:
+            by_file.setdefault(r["file"], []).append((r["b"], r["n"]))
+        for file in sorted(by_file, reverse=newest):
+            for run in _runs(sorted(by_file[file], reverse=newest), piece_bytes):
+                row_ids = F.col("row_id").between(min(run), max(run) + UNTIMED_BLOCK_ROWS - 1)
+                pieces.append(ts.isNull() & (F.col("file") == F.lit(file)) & row_ids)
+    return pieces
+
+
+def lines_export(  # noqa: ANN201
+    spark,  # noqa: ANN001
+    path: str,
+    f: LinesFilter,
+    *,
+    piece_bytes: int = EXPORT_PIECE_BYTES,
+) -> Iterator[list[Line]]:
     """Every line that passes `f` (no limit; after its cursor if it has one), in its
-    order, as lists of lines, one per Arrow batch the server sends: the caller
-    holds one batch at a time, never the whole result."""
+    order, as lists of lines, one per Arrow batch the server sends, piece by piece
+    (export_pieces): neither side ever holds the whole result."""
     newest = f.order == NEWEST
-    query = matching(lines_frame(spark, path), f)
-    if f.cursor is not None:
-        query = query.where(_after(f.cursor, newest))
-    for table in stream_arrow(query.orderBy(*_order(newest)).select(*OUTPUT)):
-        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        yield [Line._make(values) for values in zip(*columns, strict=True)]
+    query = _selected(spark, path, f)
+    for piece in export_pieces(query, newest, piece_bytes):
+        for table in stream_arrow(query.where(piece).orderBy(*_order(newest)).select(*_output())):
+            columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+            yield [Line._make(values) for values in zip(*columns, strict=True)]

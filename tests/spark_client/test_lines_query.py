@@ -16,6 +16,7 @@ from spark_client import lines_layout
 from spark_client.lines_filter import (
     NONE_VALUE,
     OLDEST,
+    STATUSES,
     Cursor,
     CursorError,
     LinesFilter,
@@ -236,6 +237,23 @@ def test_an_export_is_every_matching_line_in_order(spark, stored):
         assert got == reference(records, f)
 
 
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_an_export_in_pieces_is_the_same_lines_in_the_same_order(spark, stored, order, monkeypatch):
+    """Pieces of 3 000 bytes: many ranges of time, then row-id ranges of the lines
+    without one (cut every 25 row ids here)."""
+    from spark_client.engine import lines_query
+    from spark_client.engine.lines_query import _selected, export_pieces, lines_export
+
+    monkeypatch.setattr(lines_query, "UNTIMED_BLOCK_ROWS", 25)
+    path, records, _blocks = stored
+    for f in (LinesFilter(order=order), LinesFilter(order=order, statuses=STATUSES)):
+        expected = reference(records, f)
+        pieces = export_pieces(_selected(spark, path, f), order == "newest", 3000)
+        assert len(pieces) > 10
+        got = [(x.file, x.row_id) for batch in lines_export(spark, path, f, piece_bytes=3000) for x in batch]
+        assert got == expected
+
+
 def test_a_bad_filter_is_refused_before_any_query():
     cases = {
         "level": dict(levels=("LOUD",)),
@@ -275,3 +293,24 @@ def test_a_cursor_that_is_not_one_is_refused(text):
 def test_a_cursor_survives_its_text():
     for cursor in (Cursor(None, 0, 5), Cursor(-5, 3, (7 << 33) + 1), Cursor(micros(T0), 1, 0)):
         assert Cursor.decode(cursor.encode()) == cursor
+
+
+def test_a_process_without_a_session_yet_can_import_the_queries():
+    """A web process imports the Lines queries before it opens its first Spark session
+    (analyses.lines.service), where pyspark cannot make a column yet."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import BASE_DIR
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_CONNECT_MODE")}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import spark_client.engine.lines_query"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
