@@ -58,7 +58,7 @@ def write_lines(spark, relative: str, rows: int, *, partitions: int = 4) -> list
         level.isin("ERROR", "CRITICAL").alias("is_error"),
         F.lit(False).alias("truncated"),
     )
-    df.sortWithinPartitions("ts").write.partitionBy("level").parquet(
+    df.sortWithinPartitions("ts").write.mode("overwrite").partitionBy("level").parquet(
         str(Path(settings.STORAGE_ROOT) / relative)
     )
     per = rows // partitions
@@ -84,6 +84,7 @@ def attach_lines(analysis: Analysis, relative: str, blocks: list[list[int]]) -> 
 FORMULAS = ['=HYPERLINK("http://example.com")', "+cmd|' /C calc'!A0", "-2+3 is not a sum", "@SUM(A1) now"]
 CONTINUATIONS = ["\tat org.example.Worker.run(Worker.java:42)", "Caused by: java.io.IOException: Broken pipe"]
 GARBAGE = "#### Not A Log Line, no time here ####"
+MARKUP = '<script>alert("x")</script> & <b>bold</b>'
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _ok(
 def generated(seed: int = 20) -> tuple[dict[str, str], list[Expected]]:
     """Three files (CSV, log4j, JSON lines) over five days, and every line of them as
     expected: some lines without a time, blank, unparsed and stack-trace lines,
-    messages in mixed case, and messages a spreadsheet would run as formulas."""
+    messages in mixed case, messages a spreadsheet would run as formulas, markup."""
     expected: list[Expected] = []
 
     # CSV: a header, every 17th time unreadable, formula messages on lines that are no errors.
@@ -129,6 +130,8 @@ def generated(seed: int = 20) -> tuple[dict[str, str], list[Expected]]:
     for i, e in enumerate(events):
         if i % 23 == 5 and e.level not in ERRORS:
             events[i] = replace(e, message=FORMULAS[i % len(FORMULAS)], ip=e.ip_column)
+        elif i % 31 == 9 and e.level not in ERRORS:
+            events[i] = replace(e, message=MARKUP, ip=e.ip_column)
     csv_text = render_csv(events)
     expected += [
         _ok("app.csv", i + 2, e, ts=e.ts, service=e.service, message=e.message) for i, e in enumerate(events)
@@ -186,7 +189,10 @@ def matches(x: Expected, query: dict[str, Any], ids: dict[str, int]) -> bool:
 
     def listed(name: str) -> list[str]:
         value = query.get(name, [])
-        return value if isinstance(value, list) else [value]
+        values = value if isinstance(value, list) else [value]
+        if name == "level":  # comma lists, any case
+            return [v.strip().upper() for item in values for v in item.split(",")]
+        return values
 
     def one_of(value: str | None, wanted: list[str]) -> bool:
         return not wanted or value in wanted or ("(none)" in wanted and not value)
