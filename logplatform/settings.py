@@ -319,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "AlertKindEnum": "analyses.models.AlertKind",
         "SeverityEnum": "analyses.models.Severity",
         "RoleEnum": "accounts.models.Role",
+        "LineStatusEnum": "spark_client.lines_filter.STATUSES",
     },
 }
 
