@@ -272,6 +272,8 @@ def test_get_shows_progress_then_summary_and_files(api, bob, three):
             "format": None,
             "rows": None,
             "unparsed_lines": None,
+            "format_override": "",
+            "assume_year": None,
             "error": None,
         }
     ]
