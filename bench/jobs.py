@@ -88,6 +88,8 @@ def _as_normalised(rows: DataFrame) -> DataFrame:
         F.when(is_error, mask_message(F.col("message"))).alias("error_type"),
         is_error.alias("is_error"),
         F.lit(None).cast("string").alias("sample"),
+        F.lit(False).alias("truncated"),
+        F.lit(False).alias("year_assumed"),
     )
 
 
