@@ -212,6 +212,9 @@ SPEC: dict[str, Any] = {
         "level_inference": list_of({"level": string(choices=LEVELS), "pattern": regex}),
         "column_aliases": _aliases,
         "patterns": {
+            "enabled": boolean,
+            "max_listed": integer(minimum=1),
+            "key_masks": list_of(string()),
             "similarity": fraction,
             "depth": integer(minimum=2),
             "max_children": integer(minimum=1),
