@@ -9,7 +9,10 @@ figure keeps (docs/decisions.md, "Charts"):
   bars of equal categories into one, and cut labels are often equal;
 - log text reaches Plotly escaped, since Plotly reads tags in any text;
 - every axis makes room for its labels (`automargin`);
-- a time axis over distant clusters of data is drawn as one panel per cluster.
+- a time axis over distant clusters of data is drawn as one panel per cluster;
+- a point that has lines to show carries their Lines URL (issue 20's drill-down):
+  `layout.meta.links[trace][point]`, "" for none ("(other)"), built server-side by
+  analyses.drilldown; static/js/analysis.js opens it on a click.
 """
 
 from __future__ import annotations
@@ -82,6 +85,11 @@ def plotly_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _links(per_trace: list[list[str]]) -> dict[str, Any]:
+    """The layout's `meta` part for click-through links, when any point has one."""
+    return {"links": per_trace} if any(any(urls) for urls in per_trace) else {}
+
+
 def _short(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
@@ -137,15 +145,20 @@ def _bucket_time(bucket: str) -> datetime:
     return datetime.fromisoformat(bucket)
 
 
-def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
+def errors_over_time(
+    over_time: dict[str, dict[str, int]], unit: str, links: dict[str, dict[str, str]] | None = None
+) -> str:
     """Stacked bars per level over time; one panel per cluster of time with data
-    (`time_clusters`), side by side on one count axis, each gap marked."""
+    (`time_clusters`), side by side on one count axis, each gap marked. `links`:
+    level -> bucket -> the Lines URL of that bar."""
+    links = links or {}
     width = timedelta(days=1) if unit == "day" else timedelta(hours=1)
     levels = [lv for lv in ("WARN", "ERROR", "CRITICAL") if over_time.get(lv)]
     clusters = time_clusters([_bucket_time(b) for lv in levels for b in over_time[lv]], width)
     panels = max(len(clusters), 1)
     panel_width = (1 - PANEL_SPACING * (panels - 1)) / panels
     traces: list[dict[str, Any]] = []
+    urls: list[list[str]] = []  # per trace, per bar
     axes: dict[str, Any] = {}
     annotations: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
@@ -171,6 +184,7 @@ def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
                     "yaxis": "y",
                 }
             )
+            urls.append([links.get(level, {}).get(b, "") for b in series])
         axes[f"xaxis{suffix}"] = {
             **AXIS,
             "type": "date",
@@ -205,6 +219,7 @@ def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
                     "font": {"size": 11, "color": "#52606d"},
                 }
             )
+    meta = _links(urls)
     figure = {
         "data": traces,
         "layout": {
@@ -215,6 +230,7 @@ def errors_over_time(over_time: dict[str, dict[str, int]], unit: str) -> str:
             "barmode": "stack",
             "annotations": annotations,
             "shapes": shapes,
+            **({"meta": meta} if meta else {}),
         },
     }
     return pio.to_json(figure, validate=False, pretty=False)
@@ -227,7 +243,8 @@ def _hbar(rows: list[dict[str, Any]], key: str, title: str, color: str, top: int
     """Horizontal bars in the order of `rows` (the table's), the first at the top.
 
     Each bar's category is its rank ("#1"…), so bars never merge; the tick shows
-    the rank and the cut label, the hover the whole text.
+    the rank and the cut label, the hover the whole text. A row's `lines_url` is
+    its bar's link.
     """
     rows = rows[:top]
     ranks = [f"#{i}" for i in range(1, len(rows) + 1)]
@@ -256,7 +273,7 @@ def _hbar(rows: list[dict[str, Any]], key: str, title: str, color: str, top: int
         title,
         xaxis={"rangemode": "tozero"},
         yaxis=yaxis,
-        meta={"ticktext_narrow": narrow},
+        meta={"ticktext_narrow": narrow, **_links([[r.get("lines_url", "") for r in rows]])},
     )
 
 
@@ -272,7 +289,8 @@ def errors_per_service(rows: list[dict[str, Any]]) -> str:
     return _hbar(rows, "service", "Errors per service", "#72b7b2")
 
 
-def severity_breakdown(levels: dict[str, int]) -> str:
+def severity_breakdown(levels: dict[str, int], links: dict[str, str] | None = None) -> str:
+    """A slice per level with lines; `links`: level -> the Lines URL of its slice."""
     present = [(lv, n) for lv, n in levels.items() if n]
     trace = {
         "type": "pie",
@@ -282,16 +300,22 @@ def severity_breakdown(levels: dict[str, int]) -> str:
         "hole": 0.45,
         "sort": False,
     }
-    return _figure([trace], "Lines per severity")
+    urls = [(links or {}).get(lv, "") for lv, _ in present]
+    meta = _links([urls])
+    return _figure([trace], "Lines per severity", **({"meta": meta} if meta else {}))
 
 
 def all_charts(data: dict[str, Any]) -> dict[str, str]:
     return {
-        "errors_over_time": errors_over_time(data["over_time"], data["over_time_unit"]),
+        "errors_over_time": errors_over_time(
+            data["over_time"], data["over_time_unit"], data.get("over_time_links")
+        ),
         "top_error_types": top_error_types(data["errors_by_type"]),
         "errors_per_ip": errors_per_ip(data["errors_per_ip"]),
         "errors_per_service": errors_per_service(data["errors_per_service"]),
-        "severity": severity_breakdown(data["levels"]),
+        "severity": severity_breakdown(
+            data["levels"], {r["level"]: r["lines_url"] for r in data.get("level_rows", [])}
+        ),
     }
 
 

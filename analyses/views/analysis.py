@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Membership
 from accounts.permissions import current_membership, membership_of, require_upload_role
-from analyses import charts, dashboard, quota, reports, selectors
+from analyses import charts, dashboard, drilldown, quota, reports, selectors
 from analyses.forms import AnalysisOptionsForm, rerun_files_from_post
+from analyses.models import Status
 from analyses.options import FORMAT_CHOICES, YEAR_MAX, YEAR_MIN, rerun_file_options_clean
 from analyses.services.create import analysis_create, analysis_delete, analysis_rerun
 from analyses.uploads import StoredPathError, StoredUpload, stored_path_resolve
@@ -189,13 +190,16 @@ def upload(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, analysis_id: int) -> HttpResponse:
     analysis = selectors.analysis_get_for_user(user=request.user, analysis_id=analysis_id)
     document = selectors.result_document(analysis=analysis)
+    stored = selectors.analysis_document(analysis=analysis) or {}
     files = selectors.files_for_page(analysis=analysis, files=document["files"])
+    # Lines to drill down to: a succeeded analysis that stored them (the Lines view's
+    # own test, analyses.lines.source); older analyses keep their numbers without links.
+    has_lines = analysis.status == Status.SUCCEEDED and bool(stored.get("lines"))
     context = {
         "analysis": analysis,
         "doc": document,
-        "trend_bucket_seconds": (selectors.analysis_document(analysis=analysis) or {}).get(
-            "trend_bucket_seconds"
-        ),
+        "trend_bucket_seconds": stored.get("trend_bucket_seconds"),
+        "has_lines": has_lines,
         "files": files,
         "files_need_year": any(f["needs_year"] for f in files),
         "format_choices": FORMAT_CHOICES,
@@ -210,6 +214,13 @@ def detail(request: HttpRequest, analysis_id: int) -> HttpResponse:
     if document["summary"] is not None:
         filters = dashboard.filters_from_query(request.GET)
         data = dashboard.dashboard_data(analysis=analysis, filters=filters)
+        if has_lines:
+            data = drilldown.dashboard_links(analysis_id=analysis.pk, filters=filters, data=data)
+            context["whole"] = drilldown.whole_analysis_links(
+                analysis_id=analysis.pk,
+                tables=document["tables"] or {},
+                trend_seconds=stored.get("trend_bucket_seconds"),
+            )
         context.update(
             filters=filters,
             data=data,
