@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analyses.views import analysis, history, lines, rules
+from analyses.views import analysis, history, lines, patterns, rules
 
 app_name = "analyses"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:analysis_id>/lines/", lines.lines_list, name="lines"),
     path("<int:analysis_id>/lines/context/", lines.lines_context, name="lines_context"),
     path("<int:analysis_id>/lines/export/", lines.lines_export, name="lines_export"),
+    path("<int:analysis_id>/patterns/", patterns.patterns, name="patterns"),
     path("alerts/", history.alerts, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", history.alert_acknowledge, name="alert_ack"),
     path("rules/", rules.rule_list, name="rules"),

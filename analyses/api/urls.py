@@ -1,11 +1,11 @@
-"""analyses' part of /api/v1/: analyses, results, reports, lines, alerts, alert rules.
+"""analyses' part of /api/v1/: analyses, results, reports, lines, patterns, alerts, alert rules.
 Included with accounts' part under the `api` namespace (logplatform.urls)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from analyses.api import alerts, analyses, lines, reports
+from analyses.api import alerts, analyses, lines, patterns, reports
 from logplatform.api.routing import operations  # also registers the `objid` converter
 
 urlpatterns = [
@@ -49,6 +49,11 @@ urlpatterns = [
         "analyses/<objid:analysis_id>/lines/export/",
         lines.LinesExportApi.as_view(),
         name="analysis-lines-export",
+    ),
+    path(
+        "analyses/<objid:analysis_id>/patterns/",
+        patterns.AnalysisPatternsApi.as_view(),
+        name="analysis-patterns",
     ),
     path("analyses/<objid:analysis_id>/rerun/", analyses.AnalysisRerunApi.as_view(), name="analysis-rerun"),
     path("alerts/", alerts.AlertListApi.as_view(), name="alerts"),

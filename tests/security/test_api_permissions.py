@@ -16,7 +16,8 @@ import pytest
 from accounts import invitations, tokens
 from accounts import services as account_services
 from accounts.models import Invitation, Membership, Role, Team
-from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
+from analyses.models import Alert, AlertKind, AlertRule, Analysis, AnalysisResult, Severity
+from tests.analyses import patterns_helpers
 from tests.analyses.helpers import make_analysis, store_result, upload
 from tests.analyses.lines_helpers import attach_lines, write_lines
 from tests.conftest import PASSWORD
@@ -46,6 +47,12 @@ class World:
 def world(team_a, team_b, alice, bob, victor, charlie, adam, tmp_path) -> World:
     events = make_events(300, seed=5)
     analysis = store_result(make_analysis(team_a, alice, tmp_path, text=render_csv(events)), events)
+    result = AnalysisResult.objects.get(analysis=analysis)  # with patterns (issue 21)
+    result.document = {
+        **result.document,
+        "patterns": patterns_helpers.section([patterns_helpers.item("Up <*>", 3)]),
+    }
+    result.save(update_fields=["document"])
     rule = AlertRule.objects.filter(team=team_a).first()
     alert = Alert.objects.create(
         team=team_a,
@@ -191,6 +198,14 @@ OPS = [
         lines=True,
         # Read to the end: a stream is closed (and its query released) once read.
         check=lambda w, r: len(b"".join(r.streaming_content).splitlines()) == 1000 or pytest.fail("short"),
+    ),
+    Op(
+        "analysis-patterns",
+        "get",
+        lambda w: f"/api/v1/analyses/{w.analysis.pk}/patterns/",
+        200,
+        check=lambda w, r: [p["template"] for p in r.json()["results"]] == ["Up <*>"]
+        or pytest.fail(r.json()),
     ),
     Op("analysis-rerun", "post", lambda w: f"/api/v1/analyses/{w.analysis.pk}/rerun/", 202, role="write"),
     Op("alerts-list", "get", lambda w: "/api/v1/alerts/?team=team-a", 200),

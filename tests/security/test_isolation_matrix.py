@@ -103,8 +103,28 @@ def world(team_a, alice, bob, victor, charlie, adam, tmp_path):
             "errors_by_severity",
         )
     }
+    patterns = {
+        "items": [
+            {
+                "id": "0123456789abcdef",
+                "template": f"{SECRET} failed for <*>",
+                "count": 1,
+                "errors": 1,
+                "levels": {"ERROR": 1},
+                "first_ts": None,
+                "last_ts": None,
+                "example": f"{SECRET} failed for x",
+                "sparkline": [0],
+            }
+        ],
+        "sparkline": {"start": None, "bucket_seconds": 3600, "buckets": 1},
+        "total": 1,
+        "distinct_messages": 1,
+        "capped": False,
+    }
     AnalysisResult.objects.create(
-        analysis=analysis, document={"summary": summary, "files": [], "tables": tables}
+        analysis=analysis,
+        document={"summary": summary, "files": [], "tables": tables, "patterns": patterns},
     )
     alert = Alert.objects.create(
         team=team_a,
@@ -194,9 +214,13 @@ LINES = {
 }
 
 
+# The Patterns view (issue 21); `compare` to another team's analysis: tests/analyses/test_patterns_*.py.
+PATTERNS = {"analyses:patterns", "api:analysis-patterns"}
+
+
 def test_isolation_matrix(world, charlie, victor, adam, team_a):
     rows = urls(world)
-    assert LINES <= {name for name, _, _ in rows}
+    assert LINES | PATTERNS <= {name for name, _, _ in rows}
     checked = 0
     by_persona: dict[str, int] = {}
     problems = []

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, settings
 
 from accounts import tokens
 from accounts.models import ApiToken
-from analyses.models import Alert, AlertRule
+from analyses.models import Alert, AlertRule, AnalysisResult
+from tests.analyses import patterns_helpers
 from tests.analyses.helpers import make_analysis, store_result
 from tests.analyses.lines_helpers import attach_lines, write_lines
 from tests.logdata import make_events, render_csv
@@ -33,7 +34,7 @@ def test_the_schema_is_openapi_3_and_describes_every_operation(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     operations = {(m.upper(), p) for p, item in schema["paths"].items() for m in item}
-    assert len(operations) == 35
+    assert len(operations) == 36
     assert ("POST", "/api/v1/analyses/") in operations
     assert ("GET", "/api/v1/analyses/{analysis_id}/results/") in operations
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {
@@ -105,6 +106,15 @@ def api_schema(team_a, alice, bob, tmp_path, credentials, schema_lines):
     analysis = store_result(make_analysis(team_a, alice, tmp_path, text=render_csv(events)), events)
     # Stored lines, so the Lines operations run their queries on Spark.
     attach_lines(analysis, *schema_lines)
+    # Patterns, so the Patterns operation answers its list (issue 21).
+    result = AnalysisResult.objects.get(analysis=analysis)
+    result.document = {
+        **result.document,
+        "patterns": patterns_helpers.section(
+            [patterns_helpers.item("Disk <*> full", 5, errors=5), patterns_helpers.item("Up <*>", 9)]
+        ),
+    }
+    result.save(update_fields=["document"])
     doomed = make_analysis(team_a, alice, tmp_path, name="doomed.csv")
     rules = list(AlertRule.objects.filter(team=team_a))
     alert = Alert.objects.create(
@@ -171,6 +181,7 @@ def api_schema(team_a, alice, bob, tmp_path, credentials, schema_lines):
                     "lines/",
                     "lines/context/",
                     "lines/export/",
+                    "patterns/",
                 )
             },
             ("get", a + "reports/{filename}", "analysis_id"): analysis.pk,
