@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Team
 from analyses import notifications, webhooks
 from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
+from analyses.patterns_selectors import new_error_patterns
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +76,37 @@ class Measure:
     detail: str = ""
 
 
-def _measure(rule: AlertRule, document: dict[str, Any]) -> Measure | None:
+class NewPatterns:
+    """The "new error pattern" measure of one analysis, looked up once for all its rules:
+    patterns with error lines that are absent from the previous succeeded analysis of
+    the same name (analyses.patterns_selectors). None (the rule does not apply) for a
+    first analysis of its name, or when either analysis has no patterns."""
+
+    TEMPLATES_NAMED = 3
+
+    def __init__(self, *, analysis: Analysis, document: dict[str, Any]) -> None:
+        self.analysis = analysis
+        self.document = document
+        self._measure: Measure | None = None
+        self._done = False
+
+    def measure(self) -> Measure | None:
+        if not self._done:
+            self._done = True
+            found = new_error_patterns(analysis=self.analysis, document=self.document)
+            if found is not None:
+                templates, previous = found
+                named = " | ".join(t[:120] for t in templates[: self.TEMPLATES_NAMED])
+                more = len(templates) - self.TEMPLATES_NAMED
+                detail = f"against #{previous.pk}: {named}" + (f" and {more} more" if more > 0 else "")
+                self._measure = Measure(len(templates), detail)
+        return self._measure
+
+
+def _measure(rule: AlertRule, document: dict[str, Any], patterns: NewPatterns) -> Measure | None:
     """The analysis's value for a rule, or None when the rule does not apply."""
+    if rule.kind == AlertKind.NEW_ERROR_PATTERN:
+        return patterns.measure()
     summary = document["summary"]
     tables = document["tables"]
     if rule.kind == AlertKind.ERROR_RATE:
@@ -97,8 +127,8 @@ def _measure(rule: AlertRule, document: dict[str, Any]) -> Measure | None:
 
 
 def _fires(rule: AlertRule, value: float) -> bool:
-    # "Critical errors at least N"; every other kind is "above N".
-    if rule.kind == AlertKind.CRITICAL_COUNT:
+    # "Critical errors at least N", "new error patterns at least N"; the others are "above N".
+    if rule.kind in (AlertKind.CRITICAL_COUNT, AlertKind.NEW_ERROR_PATTERN):
         return value >= rule.threshold
     return value > rule.threshold
 
@@ -114,6 +144,13 @@ def _message(rule: AlertRule, measure: Measure, analysis: Analysis) -> str:
         text = (
             f"Error type repeated {measure.value:g} times (above {rule.threshold:g}): {measure.detail[:200]}"
         )
+    elif rule.kind == AlertKind.NEW_ERROR_PATTERN:
+        # The templates last: the message is cut at 500 characters.
+        plural = "" if measure.value == 1 else "s"
+        return (
+            f"{measure.value:g} new error pattern{plural} (threshold {rule.threshold:g}) in analysis "
+            f"#{analysis.pk} {analysis.name[:100]}, {measure.detail}"
+        )[:500]
     else:
         text = f"{measure.value:g} errors in the hour {measure.detail} (above {rule.threshold:g})"
     return f"{text} in analysis #{analysis.pk} {analysis.name}"[:500]
@@ -128,6 +165,7 @@ def alerts_evaluate(*, analysis: Analysis, document: dict[str, Any]) -> list[Ale
     """Evaluate the team's enabled rules on a finished analysis; record and notify."""
     fired: list[Alert] = []
     now = timezone.now()
+    patterns = NewPatterns(analysis=analysis, document=document)
     with transaction.atomic():
         # Lock the rules so two analyses finishing together respect one cooldown.
         rules = list(
@@ -136,7 +174,7 @@ def alerts_evaluate(*, analysis: Analysis, document: dict[str, Any]) -> list[Ale
             .order_by("pk")
         )
         for rule in rules:
-            measure = _measure(rule, document)
+            measure = _measure(rule, document, patterns)
             if measure is None or not _fires(rule, measure.value):
                 continue
             notify = not _cooling_down(rule, now)
@@ -289,6 +327,8 @@ def _threshold_problem(*, kind: str | None, threshold: Any) -> str | None:
         return "A valid number is required: a fraction such as 0.1 for an error rate, a count for the others."
     if kind == AlertKind.ERROR_RATE and not 0 <= threshold <= 1:
         return "An error-rate threshold is a fraction between 0 and 1 (0.1 = 10 %)."
+    if kind == AlertKind.NEW_ERROR_PATTERN and threshold < 1:
+        return "A new-error-pattern threshold is a count of at least 1 (1: any new error pattern)."
     if threshold < 0:
         return "A threshold cannot be negative: ensure this value is greater than or equal to 0."
     if threshold > THRESHOLD_MAX:

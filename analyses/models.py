@@ -188,6 +188,7 @@ class AlertKind(models.TextChoices):
     CRITICAL_COUNT = "critical_count", "Critical errors at least"
     ERROR_TYPE_REPEATED = "error_type_repeated", "One error type repeated more than"
     ERRORS_PER_HOUR = "errors_per_hour", "Errors in any one hour above"
+    NEW_ERROR_PATTERN = "new_error_pattern", "New error patterns at least"
 
 
 class Severity(models.TextChoices):

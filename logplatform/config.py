@@ -17,7 +17,14 @@ from typing import Any
 import yaml
 
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")
-ALERT_KINDS = ("error_rate", "error_count", "critical_count", "error_type_repeated", "errors_per_hour")
+ALERT_KINDS = (
+    "error_rate",
+    "error_count",
+    "critical_count",
+    "error_type_repeated",
+    "errors_per_hour",
+    "new_error_pattern",
+)
 ALERT_SEVERITIES = ("info", "warning", "critical")
 COLUMN_NAMES = ("timestamp", "date", "log_level", "message", "ip", "service", "endpoint")
 
@@ -215,6 +222,8 @@ SPEC: dict[str, Any] = {
             "enabled": boolean,
             "max_listed": integer(minimum=1),
             "key_masks": list_of(string()),
+            "grown_factor": number(minimum=1),
+            "grown_min_points": number(minimum=0),
             "similarity": fraction,
             "depth": integer(minimum=2),
             "max_children": integer(minimum=1),
