@@ -184,9 +184,16 @@ def rows_for_page(report: PatternsReport, rows: list[PatternRow]) -> list[dict[s
                 "levels_text": " · ".join(
                     f"{k} {v}" for k, v in sorted(row.levels.items(), key=_level_order)
                 ),
+                "first_seen": _moment(row.first_ts),
+                "last_seen": _moment(row.last_ts),
             }
         )
     return out
+
+
+def _moment(iso: str | None) -> str:
+    """'2024-03-01T14:00:03+00:00' -> '2024-03-01 14:00:03' (the document's times are UTC)."""
+    return iso.replace("T", " ")[:19] if iso else ""
 
 
 _LEVEL_RANK = {"CRITICAL": 0, "ERROR": 1, "WARN": 2, "INFO": 3, "DEBUG": 4}
