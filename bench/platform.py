@@ -24,6 +24,9 @@ BENCH_DB = "logplatform_bench"
 TEAM = "bench"
 USERNAME = "bench"
 PASSWORD = "bench-only-password-7431"  # noqa: S105 - a throwaway user of the bench database
+# One key per run: the harness signs the tasks it queues and the workers it starts
+# check them, so every environment() of a run must carry the same key.
+SECRET_KEY = "bench-only-not-secret-" + uuid.uuid4().hex
 
 
 def environment(*, root: Path, spark_url: str) -> dict[str, str]:
@@ -38,7 +41,7 @@ def environment(*, root: Path, spark_url: str) -> dict[str, str]:
         REPORTS_DIR=str(root / "reports"),
         STATIC_ROOT=str(root / "static"),
         SPARK_CONNECT_URL=spark_url,
-        DJANGO_SECRET_KEY="bench-only-not-secret-" + uuid.uuid4().hex,
+        DJANGO_SECRET_KEY=SECRET_KEY,
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         PYTHONUNBUFFERED="1",
     )

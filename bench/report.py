@@ -50,6 +50,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             add(f"c/a >= 2 ({label})", ratio, ratio >= 2)
         if case["format"] == "csv" and case["size"] >= 10_000_000:
             add(f"10M CSV lines <= 45 s ({label})", a, a <= 45)
+        stored = case.get("lines_stored")
+        if stored:
+            add(
+                f"analysis with its lines stored / without <= 1.25 ({label})",
+                stored["ratio"],
+                stored["ratio"] <= 1.25,
+            )
     small = result.get("small_upload_to_result")
     if small:
         add(
@@ -72,6 +79,27 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     page = result.get("page")
     if page:
         add("filtered analysis page p95 <= 300 ms", page["p95_ms"], page["p95_ms"] <= 300)
+    view = result.get("lines_view")
+    if view:
+        n = f"{view['analysis_lines']:,}"
+        for key, label in (
+            ("filtered_page", "Lines page, levels + service + 6 h"),
+            ("search_page", "Lines page, free-text search"),
+            ("drill_down_page", "Lines page, drill-down to an error type"),
+        ):
+            p95 = view[key]["p95_ms"]
+            add(f"{label}, {n} lines: p95 <= 1500 ms", p95, p95 <= 1500)
+        export = view["export"]
+        add(
+            f"Lines export of {export['lines']:,} lines >= 20 MB/s",
+            export["mb_per_s"],
+            export["mb_per_s"] >= 20,
+        )
+        add(
+            "web memory growth during that export < 50 MB",
+            export["web_growth_mb"],
+            export["web_growth_mb"] < 50,
+        )
     bad = result.get("pathological")
     if bad:
         worst = bad["worst"]
@@ -102,6 +130,14 @@ def table(result: dict[str, Any]) -> str:
             f"{case['lines'] / a:>11,.0f} {case['mb'] / a:>8.1f} {worker:>9.1f}"
             + ("" if case.get("same_results_as_b") else "  (a and b differ!)")
         )
+    for case in result.get("cases", []):
+        stored = case.get("lines_stored")
+        if stored:
+            lines.append(
+                f"lines stored, {case['format']} {case['size']:,}: {stored['with']['median']:.2f} s with, "
+                f"{stored['without']['median']:.2f} s without (x{stored['ratio']}); "
+                f"{stored['lines_bytes'] / 1e6:.1f} MB on disk, {stored['disk_ratio']} of the input"
+            )
     small = result.get("small_upload_to_result")
     if small:
         lines.append(

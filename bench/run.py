@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import datagen, report
+from bench.lines_cost import lines_cost
 from bench.procs import MemoryWatch, free_port
 
 ROOT = Path(__file__).resolve().parent
@@ -285,7 +286,7 @@ class _Stack:
 
 
 def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: ANN001
-    from bench import jobs, platform, web
+    from bench import jobs, lines_web, platform, web
 
     env = platform.environment(root=root, spark_url=url)  # Django is ready (spark_start)
     from analyses import engine_config
@@ -345,6 +346,16 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
         case["c"] = report.runs(c_runs) if c_runs else None
         case["worker_memory"] = worker
         case["analysis_id"] = a_runs[-1].analysis_id
+        if size >= 1_000_000:
+            # Storing the lines (issue 20): the engine with and without them, in turns.
+            stored = lines_cost(spark, gen.path, options, root, reps=reps, warm_up=size < 5_000_000)
+            case["lines_stored"] = stored
+            print(
+                f"  {fmt:5s} {size:>10,}  lines stored {stored['with']['median']:.2f}s, not stored "
+                f"{stored['without']['median']:.2f}s: x{stored['ratio']}; "
+                f"{stored['disk_ratio']} of the input on disk",
+                flush=True,
+            )
         cases.append(case)
     result["cases"] = cases
 
@@ -382,6 +393,14 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
     )
     result["page"]["analysis_lines"] = largest["lines"]
     print(f"  filtered page: {result['page']}", flush=True)
+
+    # The Lines view over the same analysis (issue 20): pages, drill-down, export.
+    result["lines_view"] = lines_web.lines_timing(session, base, largest["analysis_id"], args.page_requests)
+    result["lines_view"]["analysis_lines"] = largest["lines"]
+    result["lines_view"]["export"] = lines_web.lines_export(
+        session, base, largest["analysis_id"], gunicorn, {"levels": "ERROR,CRITICAL"}
+    )
+    print(f"  lines view: {result['lines_view']}", flush=True)
 
     # (d) the largest file through HTTP, with no worker to pick it up afterwards.
     qcluster.stop()
