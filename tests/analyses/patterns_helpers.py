@@ -5,6 +5,8 @@ not need Spark's mining; the real engine's path has its own tests)."""
 from __future__ import annotations
 
 import hashlib
+import random
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,34 @@ def analysis_with_patterns(
     analysis.name = name
     analysis.save(update_fields=["name"])
     return analysis
+
+
+# A small billing service's log for the tests on real analyses (test_patterns_real.py,
+# tests/e2e/test_patterns_browser.py): four events, and a new error event on demand.
+NEW_EVENT = "Database shard {n} is unreachable"
+
+
+def events(rnd: random.Random, *, with_new: bool) -> list[tuple[str, str]]:
+    """(level, message) of a small billing service; `with_new` adds the new error event."""
+    out = []
+    for _ in range(120):
+        out.append(("INFO", f"Request {rnd.randint(1000, 99999)} served in {rnd.randint(1, 900)} ms"))
+    for _ in range(60):
+        out.append(("INFO", f"Session {rnd.randint(1, 9999)} opened for account {rnd.randint(1, 500)}"))
+    for _ in range(25):
+        out.append(("WARN", f"Cache miss for invoice {rnd.randint(1, 10**6)}"))
+    for _ in range(15):
+        out.append(("ERROR", f"Payment gateway timeout after {rnd.randint(5, 60)} seconds"))
+    if with_new:
+        for _ in range(11):
+            out.append(("ERROR", NEW_EVENT.format(n=rnd.randint(1, 64))))
+    rnd.shuffle(out)
+    return out
+
+
+def csv_text(rows: list[tuple[str, str]]) -> str:
+    start = datetime(2024, 5, 2, 8, 0, 0)
+    lines = ["timestamp,log_level,message"]
+    for i, (level, message) in enumerate(rows):
+        lines.append(f"{(start + timedelta(seconds=37 * i)):%Y-%m-%d %H:%M:%S},{level},{message}")
+    return "\n".join(lines) + "\n"

@@ -131,4 +131,4 @@ def test_sparkline_points_put_the_peak_at_the_top_and_zero_at_the_bottom():
     ]
     assert points == [(1.0, 21.0), (51.0, 11.0), (101.0, 1.0)]
     assert sparkline_points([]) == ""
-    assert sparkline_points([0, 0]).split() == ["1.0,23.0", "119.0,23.0"]
+    assert sparkline_points([0, 0]).split() == ["1.0,23.0", "99.0,23.0"]

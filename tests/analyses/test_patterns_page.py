@@ -62,7 +62,8 @@ def test_it_shows_each_pattern_with_counts_marks_sparkline_and_lines_link(client
     assert 'class="badge-new"' in row and 'class="badge-grown"' not in row
     assert f'href="/analyses/{second.pk}/lines/?pattern={hostile}"' in row
     assert "40 lines" in row and "4.00 %" in row and "ERROR 40" in row
-    assert ">2024-03-01 00:00:00<" in row and ">2024-03-01 23:00:00<" in row
+    assert re.search(r'class="first-seen"[^>]*>2024-03-01 00:00:00<', row)
+    assert re.search(r'class="last-seen"[^>]*>2024-03-01 23:00:00<', row)
     assert re.search(
         r'<svg class="sparkline"[^>]*role="img" aria-label="Lines per 1 h from [^"]+: peak \d+, 40 in all"',
         row,
