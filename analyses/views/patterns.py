@@ -44,6 +44,8 @@ def patterns(request: HttpRequest, analysis_id: int) -> HttpResponse:
         context.update(problem=exc.message, problem_code=exc.code)
         # A missing patterns section is a state of the analysis, not an error of the request.
         return render(request, "analyses/patterns.html", context, status=400 if exc.status == 400 else 200)
+    if report.against is not None and report.against not in context["choices"]:
+        context["choices"].append(report.against)  # picked by id, older than the select's list
     shown = rows_filter(report.comparison.rows, q=q, new=new, grown=grown)
     context.update(
         report=report,

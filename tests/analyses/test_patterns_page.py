@@ -190,3 +190,14 @@ def test_it_requires_sign_in(client, pair):
     _, second = pair
     response = client.get(page(second))
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_a_compare_older_than_the_selects_list_is_still_shown_picked(
+    client_for, bob, team_a, alice, tmp_path, pair, monkeypatch
+):
+    first, second = pair
+    monkeypatch.setattr("analyses.patterns_selectors.COMPARE_CHOICES_MAX", 1)
+    analysis_with_patterns(team_a, alice, tmp_path, [item("Started <*>", 5)], name="newest")
+    html = client_for(bob).get(page(second, f"?compare={first.pk}")).content.decode()
+    select = html.split('id="compare"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{first.pk}" selected>' in select
