@@ -15,6 +15,7 @@ from django.conf import settings
 
 from analyses.models import Analysis, AnalysisFile
 from analyses.uploads import stored_path_resolve
+from spark_client.mining import miner_config
 from spark_client.types import EngineOptions, InputFile
 
 
@@ -50,7 +51,23 @@ def engine_options_from_config() -> EngineOptions:
         level_inference=[(rule["level"], rule["pattern"]) for rule in cfg["level_inference"]],
         column_aliases=cfg["column_aliases"],
         max_uncompressed_bytes=uploads["max_file_mb"] * 1024 * 1024 * 4,
+        **_pattern_options(cfg["patterns"]),
     )
+
+
+def _pattern_options(section: dict[str, Any]) -> dict[str, Any]:
+    """EngineOptions' pattern fields from `analytics.patterns` (docs/patterns.md)."""
+    if not section["enabled"]:
+        return {}
+    by_name = {m["name"]: m["pattern"] for m in section["masks"]}
+    unknown = [name for name in section["key_masks"] if name not in by_name]
+    if unknown:
+        raise ValueError(f"analytics.patterns.key_masks names no mask: {', '.join(unknown)}")
+    return {
+        "patterns": miner_config(section),
+        "patterns_max_listed": section["max_listed"],
+        "pattern_key_masks": tuple(by_name[name] for name in section["key_masks"]),
+    }
 
 
 def input_files(files: list[AnalysisFile]) -> list[InputFile]:

@@ -56,6 +56,7 @@ NORMALISED_COLUMNS = (
     "line",  # the raw line of an unparsed or continuation row, for the stored lines
     "row_id",  # with block_start: where the row is in its file (engine.parsers.with_ids)
     "block_start",
+    "event_template",  # a loghub row's EventTemplate (its pattern; engine.pattern_keys)
 )
 
 # Every level a normalised row can have, least severe first.

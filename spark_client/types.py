@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spark_client.lines_layout import LinesManifest
+from spark_client.mining import MinerConfig
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class EngineOptions:
     max_uncompressed_bytes: int = 8 * 1024**3
     max_compression_ratio: int = 100
     format: str | None = None  # analysis-wide override
+    # Template mining (analytics.patterns, docs/patterns.md): None leaves patterns
+    # out. Patterns are mined from the stored lines (engine.analyze's lines_dir).
+    patterns: MinerConfig | None = None
+    patterns_max_listed: int = 1000
+    # Regexes applied in Spark to every message to make its key (engine.pattern_keys).
+    pattern_key_masks: tuple[str, ...] = ()
 
 
 @dataclass
@@ -161,6 +168,10 @@ class AnalysisOutput:
     stats: dict[str, Any]
     # The stored lines, when the caller asked for them (engine.analyze's lines_dir).
     lines: LinesManifest | None = None
+    # The document's `patterns` (docs/patterns.md), and the directory of the key ->
+    # pattern mapping inside the lines' run directory, when patterns were mined.
+    patterns: dict[str, Any] | None = None
+    patterns_mapping: str | None = None
 
 
 @dataclass(frozen=True)

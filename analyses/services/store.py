@@ -49,6 +49,11 @@ def results_store(
     }
     if output.lines is not None and lines_path is not None:
         document["lines"] = output.lines.as_document(lines_path)
+        if output.patterns_mapping is not None:
+            # The key -> pattern mapping the Lines queries join (engine.pattern_keys).
+            document["lines"]["patterns"] = f"{lines_path}/{output.patterns_mapping}"
+    if output.patterns is not None:
+        document["patterns"] = output.patterns
     by_id = {f.file_id: f for f in output.files}
     db_retry(
         lambda: _results_write(claim=claim, analysis=analysis, output=output, by_id=by_id, document=document)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pyspark.sql import DataFrame, Observation
@@ -24,14 +24,17 @@ from spark_client.engine.detect import Detected
 from spark_client.engine.files import csv_skipped_lines
 from spark_client.engine.normalize import SAMPLE_CHARS
 from spark_client.engine.parsers import csv_multiline
+from spark_client.engine.pattern_keys import message_key
 from spark_client.lines_layout import COLUMNS, PARTITION_COLUMN, LinesManifest, number_blocks
 from spark_client.rows import NORMALISED_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-# Stored beside the contract's columns because the aggregation reads them and
-# nothing else holds them: whether the timestamp got the assumed year.
-EXTRA_COLUMNS = (("year_assumed", "boolean"),)
+# Stored beside the contract's columns because the aggregation or the pattern step
+# reads them and nothing else holds them: whether the timestamp got the assumed
+# year, a loghub row's event template, and the line's message key
+# (engine.pattern_keys; null when patterns are off).
+EXTRA_COLUMNS = (("year_assumed", "boolean"), ("event_template", "string"), ("message_key", "bigint"))
 STORED = COLUMNS + EXTRA_COLUMNS
 SCHEMA = ", ".join(f"{name} {kind}" for name, kind in STORED)
 
@@ -48,17 +51,25 @@ MAX_SKIPPED_LINES = 1000
 PARTITION_BITS = 33  # monotonically_increasing_id: partition << 33 | index in partition
 
 
-def stored(norm: DataFrame) -> DataFrame:
+def stored(norm: DataFrame, key_masks: Sequence[str] | None = None) -> DataFrame:
     """The normalised rows as they are stored: a row without a message (unparsed,
-    continuation) shows its raw line."""
+    continuation) shows its raw line. With `key_masks` (patterns on) each row gets
+    its message key."""
+    message = F.coalesce(F.col("message"), F.col("line"))
+    key = F.lit(None).cast("bigint")
+    if key_masks is not None:
+        key = message_key(message, F.col("event_template"), key_masks)
     exprs = {
         "file": F.col("file_id"),
-        "message": F.coalesce(F.col("message"), F.col("line")),
+        "message": message,
+        "message_key": key,
     }
     return norm.select(*[exprs.get(name, F.col(name)).alias(name) for name, _ in STORED])
 
 
-def write(spark, norm: DataFrame, lines_dir: str) -> list[tuple[int, int, int]]:  # noqa: ANN001
+def write(  # noqa: ANN001
+    spark, norm: DataFrame, lines_dir: str, key_masks: Sequence[str] | None = None
+) -> list[tuple[int, int, int]]:
     """Job 1: write the rows; returns (file, block_start, base_row_id) of every
     Spark partition that read rows (its first row has index 0 in the partition)."""
     first = F.col("row_id").bitwiseAND((1 << PARTITION_BITS) - 1) == 0
@@ -71,7 +82,7 @@ def write(spark, norm: DataFrame, lines_dir: str) -> list[tuple[int, int, int]]:
     (
         # Level first: the writer needs each task's rows by partition directory
         # and would otherwise sort them again, by level alone.
-        stored(observed)
+        stored(observed, key_masks)
         .sortWithinPartitions(PARTITION_COLUMN, "ts")
         .write.mode("overwrite")
         .partitionBy(PARTITION_COLUMN)
@@ -147,7 +158,7 @@ def _footer_counts(lines_dir: Path) -> dict[tuple[int, int], int] | None:
     import pyarrow.parquet as pq
 
     counts: dict[tuple[int, int], int] = {}
-    for path in lines_dir.glob("*/*.parquet"):
+    for path in lines_dir.glob(f"{PARTITION_COLUMN}=*/*.parquet"):  # not the patterns mapping
         meta = pq.read_metadata(path)
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
         file_col, id_col = names.index("file"), names.index("row_id")

@@ -7,7 +7,8 @@ Normalised record (the `select` at the end of `normalize`):
     truncated boolean (the raw line, or the CSV / JSON message, was cut to the line cap),
     year_assumed boolean (the timestamp had no year: the file's assumed year was put in front),
     line string (the raw line of an unparsed or continuation row, cut to the line cap),
-    row_id long, block_start long (where the row is in its file: parsers.with_ids)
+    row_id long, block_start long (where the row is in its file: parsers.with_ids),
+    event_template string (a loghub row's EventTemplate: its error type and pattern)
 
 Every rule here is driven by EngineOptions (config/config.yaml): level aliases,
 keyword inference, error levels. Only Spark expressions, no Python UDFs.
@@ -15,19 +16,17 @@ keyword inference, error levels. Only Spark expressions, no Python UDFs.
 
 from __future__ import annotations
 
-from functools import reduce
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spark_client.engine.error_masks import ERROR_TYPE_CHARS, masked_in_steps
+from spark_client.engine.error_masks import mask_message as mask_message  # re-exported (bench/jobs.py)
 from spark_client.engine.parsers import IDS, cap_line
-from spark_client.engine.patterns import IPV4, MASKS
+from spark_client.engine.patterns import IPV4
 from spark_client.rows import NORMALISED_COLUMNS, TS_RECHECK
 from spark_client.types import EngineOptions
 
 MESSAGE_KEY_CHARS = 1000  # top_errors groups by the first 1000 characters
-ERROR_TYPE_CHARS = 300
-MASK_INPUT_CHARS = 2000  # masking a 5 MB line would only cost time
 
 SAMPLE_CHARS = 1000
 
@@ -248,49 +247,6 @@ def _level_inferred(message: Column, options: EngineOptions) -> Column:
     return expr.otherwise(F.lit("INFO")) if expr is not None else F.lit("INFO")
 
 
-def mask_message(message: Column) -> Column:
-    """The message with its variable parts masked: its error type."""
-    out = F.substring(message, 1, MASK_INPUT_CHARS)
-    for pattern, replacement in MASKS:
-        out = F.regexp_replace(out, pattern, replacement)
-    return F.substring(F.trim(out), 1, ERROR_TYPE_CHARS)
-
-
-# For each mask, substrings without which its pattern cannot match (None: no cheap
-# test). A text that holds none of them passes the mask unchanged, so the regex
-# (a UTF-8 decode, a scan and a re-encode per row) is skipped.
-MASK_NEEDS: dict[str, tuple[str, ...] | None] = {
-    MASKS[0][0]: ("-",),  # UUID
-    MASKS[1][0]: (".",),  # IPv4
-    MASKS[2][0]: ('"',),
-    MASKS[3][0]: ("'",),
-    MASKS[4][0]: ("0x", "0X"),
-    MASKS[5][0]: None,  # long hex ids
-    MASKS[6][0]: None,  # numbers
-    # Runs of blanks, or any blank other than a single space.
-    MASKS[7][0]: ("  ", "\t", "\n", "\x0b", "\f", "\r"),
-}
-
-
-def _masked_in_steps(df: DataFrame, source: Column, keep: list[str]) -> DataFrame:
-    """`mask_message` as a chain of projections, each mask behind its cheap guard.
-
-    Each step reads the previous step's column three times (guard, regex, pass
-    through); as separate projections Spark evaluates it once per row, where one
-    nested expression would repeat every earlier step.
-    """
-    df = df.select(*keep, F.substring(source, 1, MASK_INPUT_CHARS).alias("_masked"))
-    masked = F.col("_masked")
-    for pattern, replacement in MASKS:
-        needs = MASK_NEEDS[pattern]
-        replaced = F.regexp_replace(masked, pattern, replacement)
-        if needs:
-            may_match = reduce(lambda a, b: a | b, [masked.contains(n) for n in needs])
-            replaced = F.when(may_match, replaced).otherwise(masked)
-        df = df.select(*keep, replaced.alias("_masked"))
-    return df
-
-
 def normalize(
     raw: DataFrame,
     ts_kind: str,
@@ -415,7 +371,7 @@ def normalize(
         F.coalesce(F.col("ip_col"), F.when(ip_msg != "", ip_msg)).alias("ip"),
         "service",
         "endpoint",
-        F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS).alias("event_template"),
+        "event_template",  # whole: the pattern; cut as an error type below
         F.coalesce(is_error, F.lit(False)).alias("is_error"),
         "sample",
         "truncated",
@@ -424,11 +380,12 @@ def normalize(
         *IDS,
     )
     # Only error rows without an event template need their message masked.
-    keep = [c for c in NORMALISED_COLUMNS if c != "error_type"] + ["event_template"]
+    keep = [c for c in NORMALISED_COLUMNS if c != "error_type"]
     needs_mask = F.col("is_error") & F.col("event_template").isNull()
-    masked = _masked_in_steps(resolved, F.when(needs_mask, F.col("message")), keep)
+    masked = masked_in_steps(resolved, F.when(needs_mask, F.col("message")), keep)
     error_type = F.coalesce(
-        F.col("event_template"), F.substring(F.trim(F.col("_masked")), 1, ERROR_TYPE_CHARS)
+        F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS),
+        F.substring(F.trim(F.col("_masked")), 1, ERROR_TYPE_CHARS),
     )
     return masked.select(
         *[

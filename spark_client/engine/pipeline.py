@@ -4,7 +4,9 @@ detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
 -> union -> aggregate (one query, collected as Arrow) -> assemble (Python)
 
 With a lines directory, the union is first written there as the stored lines
-(engine.lines) and the aggregation reads them back: two queries, one parse.
+(engine.lines) and the aggregation reads them back: two queries, one parse. With
+patterns on, a third query groups the stored lines by message key and the worker
+mines the keys' examples (engine.pattern_keys, docs/patterns.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 
-from spark_client.engine import lines
+from spark_client.engine import lines, pattern_keys
 from spark_client.engine.detect import Detected, detect
 from spark_client.engine.files import csv_has_quoted_newline
 from spark_client.engine.normalize import normalize
@@ -286,12 +288,20 @@ def _analyze_detected(
     skipped = lines.SkippedLines(paths, detected, options.csv_multiline_max_bytes) if lines_dir else None
     try:
         source = norm
+        mine = lines_dir is not None and options.patterns is not None
         if lines_dir:
-            starts = lines.write(spark, norm, lines_dir)
+            key_masks = options.pattern_key_masks if mine else None
+            starts = lines.write(spark, norm, lines_dir, key_masks)
             stats["spark_queries"] += 1
             stats["lines_write_seconds"] = round(time.monotonic() - t0, 3)
             source = lines.read(spark, lines_dir)
         output = assemble(result_rows(source, options, stats), reports, options, stats, file_ids)
+        if mine:
+            t1 = time.monotonic()
+            mined = pattern_keys.mine_patterns(spark, lines_dir, output.summary, options, stats)
+            output.patterns = mined.document
+            output.patterns_mapping = pattern_keys.MAPPING_DIR
+            stats["patterns_seconds"] = round(time.monotonic() - t1, 3)
         if lines_dir:
             output.lines = lines.manifest(spark, lines_dir, starts, file_ids, skipped.result())
     except TimestampRecheck:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spark_client.engine import analyze
+from spark_client.engine.lines import EXTRA_COLUMNS
 from spark_client.lines_layout import COLUMN_NAMES, NULL_PARTITION, line_number
 from spark_client.types import InputFile
 from tests.spark_client.conftest import engine_options
@@ -84,7 +85,7 @@ def _check_layout(lines_dir: Path, rows: list[dict]) -> None:
     assert dirs == {f"level={NULL_PARTITION if lv is None else lv}" for lv in levels}
     for part in lines_dir.glob("level=*/*.parquet"):
         table = pq.read_table(part)
-        assert table.column_names == [c for c in COLUMN_NAMES if c != "level"] + ["year_assumed"]
+        assert table.column_names == [c for c in COLUMN_NAMES if c != "level"] + [n for n, _ in EXTRA_COLUMNS]
         stamps = table.column("ts").to_pylist()
         nulls = stamps.count(None)
         assert stamps[:nulls] == [None] * nulls and stamps[nulls:] == sorted(stamps[nulls:])

@@ -1,0 +1,184 @@
+"""The engine's pattern step (issue 21, docs/patterns.md): every stored line gets a
+message key, the keys are grouped in Spark and mined in the worker, and the
+result document's `patterns` agrees line for line with the stored lines joined
+to the key -> pattern mapping. Checked on the loghub samples (their EventIds and
+EventTemplates are the ground truth) read back with pyarrow, not with the engine.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from spark_client import lines_layout
+from spark_client.engine import analyze
+from spark_client.engine.pattern_keys import MAPPING_DIR, MAPPING_FILE
+from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID, sparkline_for
+from spark_client.mining import miner_config, pattern_id
+from spark_client.types import InputFile
+from tests.spark_client.conftest import CONFIG, engine_options
+from tests.spark_client.grouping_accuracy import LOGHUB, grouping_accuracy
+
+pytestmark = pytest.mark.spark
+
+SECTION = yaml.safe_load(CONFIG.read_text())["analytics"]["patterns"]
+KEY_MASKS = tuple(m["pattern"] for m in SECTION["masks"] if m["name"] in SECTION["key_masks"])
+
+
+def pattern_options(**overrides):
+    miner = miner_config({**SECTION, **overrides})
+    return engine_options(
+        patterns=miner, patterns_max_listed=SECTION["max_listed"], pattern_key_masks=KEY_MASKS
+    )
+
+
+def loghub_rows(system: str) -> list[dict]:
+    with (LOGHUB / f"{system}_2k.log_structured.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def linux_syslog(rows: list[dict]) -> str:
+    """The Linux sample as the raw syslog file it came from."""
+    out = []
+    for r in rows:
+        program = f"{r['Component']}[{r['PID']}]" if r["PID"] else r["Component"]
+        out.append(f"{r['Month']} {int(r['Date']):>2} {r['Time']} combo {program}: {r['Content']}")
+    return "\n".join(out) + "\n"
+
+
+def run(spark, tmp_path: Path, name: str, text: str, options):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    lines_dir = tmp_path / "lines" / "run"
+    output = analyze(spark, [InputFile(1, str(path), name)], options, lines_dir=str(lines_dir))
+    return output, lines_dir
+
+
+def stored(lines_dir: Path, blocks) -> list[dict]:
+    """Every stored row with its line number and pattern (the mapping joined in Python)."""
+    partitioning = ds.HivePartitioning.discover(null_fallback=lines_layout.NULL_PARTITION)
+    rows = ds.dataset(lines_dir, format="parquet", partitioning=partitioning).to_table().to_pylist()
+    mapping = {
+        r["message_key"]: (r["pattern_id"], r["pattern"])
+        for r in pq.read_table(lines_dir / MAPPING_DIR / MAPPING_FILE).to_pylist()
+    }
+    for r in rows:
+        r["line"] = lines_layout.line_number(blocks, r["file"], r["row_id"])
+        r["pattern_id"], r["pattern"] = (
+            (None, None)
+            if r["message_key"] is None
+            else mapping.get(r["message_key"], (CATCH_ALL_ID, CATCH_ALL))
+        )
+    return sorted(rows, key=lambda r: r["line"])
+
+
+def check_document(patterns: dict, rows: list[dict]) -> None:
+    """Each listed pattern's figures are those of the stored lines that have it."""
+    timed = [r for r in rows if r["pattern_id"] is not None]
+    by_id: dict[str, list[dict]] = {}
+    for r in timed:
+        by_id.setdefault(r["pattern_id"], []).append(r)
+    items = patterns["items"]
+    assert patterns["total"] == len(by_id) == len(items)
+    assert [(-p["count"], p["template"]) for p in items] == sorted(
+        (-p["count"], p["template"]) for p in items
+    )
+    spark_line = patterns["sparkline"]
+    start = datetime.fromisoformat(spark_line["start"])
+    for p in items:
+        own = by_id[p["id"]]
+        assert p["id"] == pattern_id(p["template"])
+        assert {r["pattern"] for r in own} == {p["template"]}
+        assert p["count"] == len(own)
+        assert p["errors"] == sum(1 for r in own if r["is_error"])
+        assert p["levels"] == dict(Counter(r["level"] for r in own if r["level"]))
+        stamps = sorted(r["ts"].replace(tzinfo=UTC) for r in own if r["ts"] is not None)
+        assert p["first_ts"] == (stamps[0].replace(microsecond=0).isoformat() if stamps else None)
+        assert p["last_ts"] == (stamps[-1].replace(microsecond=0).isoformat() if stamps else None)
+        assert p["example"] in {(r["message"] or "")[:500] for r in own}
+        expected = [0] * spark_line["buckets"]
+        for moment in stamps:
+            index = int((moment - start).total_seconds()) // spark_line["bucket_seconds"]
+            expected[min(index, spark_line["buckets"] - 1)] += 1
+        assert p["sparkline"] == expected, p["template"]
+
+
+def test_loghub_csv_lines_keep_their_event_template(spark, tmp_path):
+    rows = loghub_rows("Hadoop")
+    text = (LOGHUB / "Hadoop_2k.log_structured.csv").read_text(encoding="utf-8")
+    output, lines_dir = run(spark, tmp_path, "hadoop.csv", text, pattern_options())
+    got = stored(lines_dir, output.lines.blocks)
+    assert len(got) == len(rows)
+    for r, truth in zip(got, rows, strict=True):
+        assert r["line"] == int(truth["LineId"]) + 1  # the header is line 1
+        assert r["pattern"] == truth["EventTemplate"], r["line"]
+    patterns = output.patterns
+    assert {p["template"] for p in patterns["items"]} == {r["EventTemplate"] for r in rows}
+    assert patterns["distinct_messages"] == len({r["EventTemplate"] for r in rows})
+    assert patterns["capped"] is False
+    check_document(patterns, got)
+
+
+def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path):
+    rows = loghub_rows("Linux")
+    output, lines_dir = run(spark, tmp_path, "linux.log", linux_syslog(rows), pattern_options())
+    got = stored(lines_dir, output.lines.blocks)
+    assert [r["line"] for r in got] == list(range(1, len(rows) + 1))
+    assert all(r["pattern_id"] is not None for r in got)
+    ga = grouping_accuracy([r["pattern_id"] for r in got], [r["EventId"] for r in rows])
+    print(f"GA of the engine's patterns on the raw Linux sample: {ga:.4f}")
+    assert ga >= 0.90
+    patterns = output.patterns
+    assert patterns["capped"] is False
+    assert patterns["distinct_messages"] == len({r["message_key"] for r in got})
+    assert patterns["sparkline"]["buckets"] == 24  # six weeks: 24 buckets of whole hours
+    assert patterns["sparkline"]["bucket_seconds"] % 3600 == 0
+    check_document(patterns, got)
+    assert output.stats["spark_queries"] == 3 and output.stats["patterns_seconds"] > 0
+    # The mapping counts as the lines' bytes on disk (it is deleted with them).
+    assert output.lines.bytes == sum(p.stat().st_size for p in lines_dir.rglob("*") if p.is_file())
+
+
+def test_keys_past_the_cap_get_the_catch_all_pattern(spark, tmp_path):
+    rows = loghub_rows("Linux")
+    output, lines_dir = run(
+        spark, tmp_path, "linux.log", linux_syslog(rows), pattern_options(max_distinct=10)
+    )
+    got = stored(lines_dir, output.lines.blocks)
+    patterns = output.patterns
+    assert patterns["capped"] is True and patterns["distinct_messages"] == 10
+    mapped = pq.read_table(lines_dir / MAPPING_DIR / MAPPING_FILE)
+    assert mapped.num_rows == 10
+    rest = [r for r in got if r["pattern_id"] == CATCH_ALL_ID]
+    assert rest and len({r["message_key"] for r in rest}) > 10
+    assert sum(p["count"] for p in patterns["items"]) == len(got)
+    check_document(patterns, got)
+    assert output.stats["spark_queries"] == 4
+
+
+def test_without_patterns_the_lines_have_no_keys(spark, tmp_path):
+    rows = loghub_rows("Linux")[:200]
+    output, lines_dir = run(spark, tmp_path, "linux.log", linux_syslog(rows), engine_options())
+    assert output.patterns is None and output.patterns_mapping is None
+    assert not (lines_dir / MAPPING_DIR).exists()
+    keys = ds.dataset(lines_dir, format="parquet", partitioning="hive").to_table(columns=["message_key"])
+    assert keys.column("message_key").null_count == keys.num_rows == 200
+    assert output.stats["spark_queries"] == 2
+
+
+def test_the_sparkline_is_hourly_up_to_a_day_then_24_buckets():
+    assert sparkline_for(None, None).buckets == 0
+    one = sparkline_for("2024-03-01T14:20:00", "2024-03-01T14:40:00")
+    assert (one.start, one.bucket_seconds, one.buckets) == (1709301600, 3600, 1)
+    day = sparkline_for("2024-03-01T00:00:00", "2024-03-01T23:59:59")
+    assert (day.bucket_seconds, day.buckets) == (3600, 24)
+    longer = sparkline_for("2024-03-01T00:10:00", "2024-03-02T00:00:00")
+    assert longer.bucket_seconds == 7200 and longer.buckets == 13
+    assert longer.as_document()["start"] == "2024-03-01T00:00:00+00:00"
