@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -41,6 +42,8 @@ DEFAULT_STATUSES = ("ok", "continuation", "unparsed")
 # How rows without a value are asked for, as the dashboard shows them.
 NONE_VALUE = "(none)"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A pattern id (spark_client.mining.pattern_id): 16 hex digits.
+PATTERN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 class LinesFilterError(ValueError):
@@ -96,6 +99,7 @@ class LinesFilter:
     ips: tuple[str, ...] = ()
     error_types: tuple[str, ...] = ()
     files: tuple[int, ...] = ()  # positions in the analysis (lines layout `file`), not ids
+    patterns: tuple[str, ...] = ()  # pattern ids (docs/patterns.md)
     statuses: tuple[str, ...] = DEFAULT_STATUSES
     q: str = ""
     regex: bool = False
@@ -136,6 +140,12 @@ def check(f: LinesFilter) -> dict[str, list[str]]:
     unknown = [s for s in f.statuses if s not in STATUSES]
     if unknown:
         add("status", f"Unknown status {', '.join(unknown)}; the statuses are {', '.join(STATUSES)}.")
+    wrong = [p for p in f.patterns if not PATTERN_ID.fullmatch(p)]
+    if wrong:
+        add(
+            "pattern",
+            f"{wrong[0][:40]!r} is not a pattern id (16 hex digits, as the patterns list gives them).",
+        )
     if f.order not in ORDERS:
         add("order", f"The order is {' or '.join(ORDERS)}.")
     if not LIMIT_MIN <= f.limit <= LIMIT_MAX:
@@ -255,6 +265,8 @@ class Line(NamedTuple):
     message: str | None
     truncated: bool | None
     endpoint: str | None
+    pattern_id: str | None = None  # None: the analysis was made before patterns
+    pattern: str | None = None  # the pattern's template
 
     @property
     def ts(self) -> datetime | None:

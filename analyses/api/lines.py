@@ -57,6 +57,10 @@ FILTER_PARAMETERS = [
     _many("service", f"Repeat for several; {NONE_VALUE} means lines without a service."),
     _many("ip", f"Repeat for several; {NONE_VALUE} means lines without an IP."),
     _many("error_type", f"Repeat for several; {NONE_VALUE} means lines without an error type."),
+    _many(
+        "pattern",
+        "Pattern ids (`patterns.items[].id` of the analysis, 16 hex digits); repeat, or separate with commas.",
+    ),
     _many("file", "File ids of this analysis (`files[].id` of the analysis); repeat for several."),
     _many(
         "status",
@@ -126,6 +130,13 @@ class LineSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="The message; an unparsed line's raw text.")
     status = serializers.ChoiceField(choices=STATUSES)
     truncated = serializers.BooleanField(help_text="The line was longer than the line cap and was cut.")
+    pattern_id = serializers.CharField(
+        allow_null=True,
+        help_text="The line's pattern (16 hex digits); null before patterns or for a blank line.",
+    )
+    pattern = serializers.CharField(
+        allow_null=True, help_text="The pattern's template, `<*>` where lines vary."
+    )
 
 
 class LinesListApi(APIView):

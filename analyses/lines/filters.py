@@ -97,6 +97,11 @@ def lines_filter_from_query(query: Any, *, source: LinesSource) -> LinesFilter:
     q = query.get("q", "")
     if len(q) > Q_MAX_CHARS:
         errors.setdefault("q", []).append(f"The search text is at most {Q_MAX_CHARS} characters.")
+    patterns = tuple(v.lower() for v in _values(query, "pattern", split=True))
+    if patterns and source.patterns is None:
+        errors.setdefault("pattern", []).append(
+            "This analysis was made before patterns were mined; re-run it to filter by pattern."
+        )
     if errors:
         raise LinesFilterError(errors)
     return LinesFilter(
@@ -107,6 +112,7 @@ def lines_filter_from_query(query: Any, *, source: LinesSource) -> LinesFilter:
         ips=tuple(_values(query, "ip")),
         error_types=tuple(_values(query, "error_type")),
         files=tuple(files),
+        patterns=patterns,
         statuses=tuple(_values(query, "status", split=True)) or DEFAULT_STATUSES,
         q=q if q.strip() else "",
         regex=regex in TRUE and bool(q.strip()),

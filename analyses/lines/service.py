@@ -41,6 +41,8 @@ CSV_COLUMNS = (
     "status",
     "truncated",
     "message",
+    "pattern_id",
+    "pattern",
 )
 
 Numberer = Callable[[int, int], "int | None"]
@@ -57,7 +59,7 @@ def lines_page(*, source: LinesSource, lines_filter: LinesFilter, request: HttpR
 
     seconds = timeout("query_timeout_seconds")
     with Guard(analysis_id=source.analysis.pk, request=request, seconds=seconds) as guard:
-        page = query_page(guard.spark, source.path, lines_filter)
+        page = query_page(guard.spark, source.path, lines_filter, source.patterns)
     return LinesPageResult(
         lines=shown(source, page.lines), next_cursor=page.next.encode() if page.next else None
     )
@@ -84,7 +86,7 @@ def lines_context(*, source: LinesSource, file_id: int, line: int, request: Http
     around = lines_layout.row_id_ranges(source.blocks, position, line - CONTEXT_LINES, line + CONTEXT_LINES)
     seconds = timeout("query_timeout_seconds")
     with Guard(analysis_id=source.analysis.pk, request=request, seconds=seconds) as guard:
-        lines = lines_by_row_ids(guard.spark, source.path, position, around)
+        lines = lines_by_row_ids(guard.spark, source.path, position, around, source.patterns)
     return LinesContext(file=source.files[position], line=line, lines=shown(source, lines))
 
 
@@ -122,6 +124,8 @@ def _csv_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
                 x.status,
                 "true" if x.truncated else "false",
                 safe_cell(x.message or ""),
+                x.pattern_id,
+                safe_cell(x.pattern),
             )
         )
     return out.getvalue()
@@ -143,6 +147,8 @@ def _jsonl_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str
                 "status": x.status,
                 "truncated": bool(x.truncated),
                 "message": x.message or "",
+                "pattern_id": x.pattern_id,
+                "pattern": x.pattern,
             }
         )
         + "\n"
@@ -200,7 +206,7 @@ def lines_export(
     guard = Guard(analysis_id=source.analysis.pk, request=request, seconds=timeout("export_timeout_seconds"))
     guard.start()
     try:
-        batches = query_export(guard.spark, source.path, lines_filter)
+        batches = query_export(guard.spark, source.path, lines_filter, patterns=source.patterns)
         first = next(batches, None)
     except Exception as exc:
         guard.stop()

@@ -53,6 +53,7 @@ class LinesSource:
     path: str  # absolute, for Spark
     files: list[AnalysisFile]  # by position in the stored lines
     blocks: list[list[int]]
+    patterns: str | None = None  # absolute path of the key -> pattern mapping; None before patterns
 
     def position(self, file_id: int) -> int | None:
         return next((i for i, f in enumerate(self.files) if f.pk == file_id), None)
@@ -71,6 +72,8 @@ class ShownLine:
     message: str
     truncated: bool
     endpoint: str | None
+    pattern_id: str | None = None
+    pattern: str | None = None
 
 
 def lines_source(*, analysis: Analysis) -> LinesSource:
@@ -92,6 +95,7 @@ def lines_source(*, analysis: Analysis) -> LinesSource:
         )
     try:
         path = stored_path_resolve(stored["path"])
+        patterns = stored_path_resolve(stored["patterns"]) if stored.get("patterns") else None
     except StoredPathError as exc:
         raise LinesNotAvailable(str(exc)) from None
     by_id = {f.pk: f for f in analysis.files.all()}
@@ -100,6 +104,7 @@ def lines_source(*, analysis: Analysis) -> LinesSource:
         path=str(path),
         files=[by_id[file_id] for file_id in stored["files"]],
         blocks=stored["blocks"],
+        patterns=None if patterns is None else str(patterns),
     )
 
 
@@ -137,6 +142,8 @@ def shown(source: LinesSource, lines: list[Line]) -> list[ShownLine]:
             message=x.message or "",
             truncated=bool(x.truncated),
             endpoint=x.endpoint,
+            pattern_id=x.pattern_id,
+            pattern=x.pattern,
         )
         for x in lines
     ]
@@ -158,4 +165,6 @@ def line_as_dict(line: ShownLine) -> dict[str, Any]:
         "message": line.message,
         "status": line.status,
         "truncated": line.truncated,
+        "pattern_id": line.pattern_id,
+        "pattern": line.pattern,
     }

@@ -7,6 +7,10 @@ is read to infer it). `level` is the partition column, so a level filter reads
 only those directories; each part is sorted by `ts`, so a time range skips row
 groups by their min/max statistics.
 
+With `patterns` (the analysis's key -> pattern mapping, engine.pattern_keys) each
+line is joined to its pattern (the mapping is small: broadcast); a line whose key
+is not in it (past the miner's cap) has the catch-all pattern.
+
 Order is a unique key, (ts, file, row_id), lines without a time last in both
 orders; a page is the first `limit` rows after the cursor in that order, which
 Spark answers with a top-k per task rather than a sort of every match, and a
@@ -20,6 +24,7 @@ from collections.abc import Iterator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID
 from spark_client.engine.query import stream_arrow
 from spark_client.lines_filter import (
     NEWEST,
@@ -30,9 +35,10 @@ from spark_client.lines_filter import (
     LinesPage,
     micros,
 )
-from spark_client.lines_layout import COLUMNS
+from spark_client.lines_layout import COLUMN_NAMES, COLUMNS
 
 SCHEMA = ", ".join(f"`{name}` {kind}" for name, kind in COLUMNS)
+MAPPING_SCHEMA = "message_key bigint, pattern_id string, pattern string"
 # An export is sent as queries of about this many bytes of lines each (export_pieces).
 EXPORT_PIECE_BYTES = 64 * 1024 * 1024
 BUCKETS_PER_PIECE = 20
@@ -56,12 +62,29 @@ def _output() -> list[Column | str]:
         "message",
         "truncated",
         "endpoint",
+        "pattern_id",
+        "pattern",
     ]
 
 
-def lines_frame(spark, path: str) -> DataFrame:  # noqa: ANN001 - SparkSession
-    """The stored lines at `path` (an absolute directory, or a URI Spark reads)."""
-    return spark.read.schema(SCHEMA).parquet(path)
+def lines_frame(spark, path: str, patterns: str | None = None) -> DataFrame:  # noqa: ANN001 - SparkSession
+    """The stored lines at `path` (an absolute directory, or a URI Spark reads), each
+    with its `pattern_id` and `pattern` from the mapping at `patterns` (null without)."""
+    if patterns is None:
+        none = F.lit(None).cast("string")
+        return (
+            spark.read.schema(SCHEMA)
+            .parquet(path)
+            .select("*", none.alias("pattern_id"), none.alias("pattern"))
+        )
+    lines = spark.read.schema(SCHEMA + ", message_key bigint").parquet(path)
+    mapping = spark.read.schema(MAPPING_SCHEMA).parquet(patterns)
+    key = F.col("message_key")
+    return lines.join(F.broadcast(mapping), on="message_key", how="left").select(
+        *COLUMN_NAMES,
+        F.when(key.isNotNull(), F.coalesce(F.col("pattern_id"), F.lit(CATCH_ALL_ID))).alias("pattern_id"),
+        F.when(key.isNotNull(), F.coalesce(F.col("pattern"), F.lit(CATCH_ALL))).alias("pattern"),
+    )
 
 
 def _moment(value: int) -> Column:
@@ -111,6 +134,8 @@ def matching(lines: DataFrame, f: LinesFilter) -> DataFrame:
         conditions.append(F.col("ts") <= _moment(micros(f.end)))
     if f.files:
         conditions.append(F.col("file").isin(list(f.files)))
+    if f.patterns:
+        conditions.append(F.col("pattern_id").isin(list(f.patterns)))
     if f.statuses:
         conditions.append(F.col("status").isin(list(f.statuses)))
     for name, values in (("service", f.services), ("ip", f.ips), ("error_type", f.error_types)):
@@ -131,25 +156,27 @@ def _lines(rows: list) -> list[Line]:  # list[Row]
     return [Line(*row) for row in rows]
 
 
-def _selected(spark, path: str, f: LinesFilter) -> DataFrame:  # noqa: ANN001
+def _selected(spark, path: str, f: LinesFilter, patterns: str | None = None) -> DataFrame:  # noqa: ANN001
     """The lines `f` selects: its filters, and after its cursor if it has one."""
-    query = matching(lines_frame(spark, path), f)
+    query = matching(lines_frame(spark, path, patterns), f)
     if f.cursor is not None:
         query = query.where(_after(f.cursor, f.order == NEWEST))
     return query
 
 
-def lines_page(spark, path: str, f: LinesFilter) -> LinesPage:  # noqa: ANN001
+def lines_page(spark, path: str, f: LinesFilter, patterns: str | None = None) -> LinesPage:  # noqa: ANN001
     """The page `f` asks for: `f.limit` lines after `f.cursor`, and the cursor of
     the next page when there is one (one extra row is read to know)."""
-    query = _selected(spark, path, f).orderBy(*_order(f.order == NEWEST))
+    query = _selected(spark, path, f, patterns).orderBy(*_order(f.order == NEWEST))
     rows = _lines(query.limit(f.limit + 1).select(*_output()).collect())
     more = len(rows) > f.limit
     rows = rows[: f.limit]
     return LinesPage(lines=rows, next=rows[-1].cursor if more and rows else None)
 
 
-def lines_by_row_ids(spark, path: str, file: int, ranges: list[tuple[int, int]]) -> list[Line]:  # noqa: ANN001
+def lines_by_row_ids(  # noqa: ANN001
+    spark, path: str, file: int, ranges: list[tuple[int, int]], patterns: str | None = None
+) -> list[Line]:
     """Every stored line of the file at position `file` whose row id is in one of
     `ranges` ([start, end)), blank lines included, in the file's order."""
     if not ranges:
@@ -157,7 +184,7 @@ def lines_by_row_ids(spark, path: str, file: int, ranges: list[tuple[int, int]])
     wanted = F.lit(False)
     for start, end in ranges:
         wanted = wanted | F.col("row_id").between(start, end - 1)
-    query = lines_frame(spark, path).where((F.col("file") == F.lit(file)) & wanted)
+    query = lines_frame(spark, path, patterns).where((F.col("file") == F.lit(file)) & wanted)
     return _lines(query.orderBy("row_id").select(*_output()).collect())
 
 
@@ -228,12 +255,13 @@ def lines_export(  # noqa: ANN201
     f: LinesFilter,
     *,
     piece_bytes: int = EXPORT_PIECE_BYTES,
+    patterns: str | None = None,
 ) -> Iterator[list[Line]]:
     """Every line that passes `f` (no limit; after its cursor if it has one), in its
     order, as lists of lines, one per Arrow batch the server sends, piece by piece
     (export_pieces): neither side ever holds the whole result."""
     newest = f.order == NEWEST
-    query = _selected(spark, path, f)
+    query = _selected(spark, path, f, patterns)
     for piece in export_pieces(query, newest, piece_bytes):
         for table in stream_arrow(query.where(piece).orderBy(*_order(newest)).select(*_output())):
             columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
