@@ -1,7 +1,8 @@
 """The whole path on real analyses (the engine on the test Spark server, in process):
 a log analysed, then analysed again with one new error event. The second
 analysis's Patterns API marks exactly that event new, its count is the lines
-written, the page marks it and links to its lines, and
+written, its `lines_url` lists exactly those lines, the page marks it and links
+to them, and
 the "new error pattern" rule fires on it; a third analysis with the same content
 stays quiet."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -63,6 +65,15 @@ def test_a_new_error_event_is_marked_new_counted_and_linked_to_its_lines(api, bo
     assert body["new_count"] == 1
 
     assert new["lines_url"].endswith(f"/api/v1/analyses/{second.pk}/lines/?pattern={new['id']}")
+
+    # Its lines: exactly the eleven written, every one carrying the pattern.
+    link = urlsplit(new["lines_url"])
+    lines = client.get(f"{link.path}?{link.query}&limit=500")
+    assert lines.status_code == 200, lines.content
+    results = lines.json()["results"]
+    assert len(results) == 11
+    assert all(x["message"].startswith("Database shard ") for x in results)
+    assert {(x["pattern_id"], x["pattern"]) for x in results} == {(new["id"], new["template"])}
 
     # The page lists it as new and links to those lines.
     html = client_for(bob).get(f"/analyses/{second.pk}/patterns/").content.decode()
