@@ -59,14 +59,10 @@ def _pattern_options(section: dict[str, Any]) -> dict[str, Any]:
     """EngineOptions' pattern fields from `analytics.patterns` (docs/patterns.md)."""
     if not section["enabled"]:
         return {}
-    by_name = {m["name"]: m["pattern"] for m in section["masks"]}
-    unknown = [name for name in section["key_masks"] if name not in by_name]
-    if unknown:
-        raise ValueError(f"analytics.patterns.key_masks names no mask: {', '.join(unknown)}")
     return {
         "patterns": miner_config(section),
         "patterns_max_listed": section["max_listed"],
-        "pattern_key_masks": tuple(by_name[name] for name in section["key_masks"]),
+        "pattern_key_masks": tuple(section["key_masks"]),
     }
 
 

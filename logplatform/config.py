@@ -221,7 +221,7 @@ SPEC: dict[str, Any] = {
         "patterns": {
             "enabled": boolean,
             "max_listed": integer(minimum=1),
-            "key_masks": list_of(string()),
+            "key_masks": list_of(regex),
             "grown_factor": number(minimum=1),
             "grown_min_points": number(minimum=0),
             "similarity": fraction,

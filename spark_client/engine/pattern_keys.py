@@ -44,12 +44,18 @@ ISO_SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
 KEY_MASK_REPLACEMENT = "<*>"
 
 
+def key_regex(masks: Sequence[str]) -> str:
+    """The key masks as one regex, alternatives in their order: each regexp_replace
+    decodes and re-encodes the text, so one pass costs about a third of three."""
+    return "|".join(f"(?:{pattern})" for pattern in masks)
+
+
 def message_key(message: Column, template: Column, masks: Sequence[str]) -> Column:
     """A line's key: its event template's hash if it has one (a loghub row), else
     the hash of its masked message's head; null for a line without a message."""
     text = F.substring(message, 1, KEY_CHARS)
-    for pattern in masks:
-        text = F.regexp_replace(text, pattern, KEY_MASK_REPLACEMENT)
+    if masks:
+        text = F.regexp_replace(text, key_regex(masks), KEY_MASK_REPLACEMENT)
     return F.when(template.isNotNull(), F.xxhash64(F.lit(1), template)).when(
         message.isNotNull(), F.xxhash64(F.lit(0), text)
     )
@@ -60,52 +66,46 @@ def _source(spark, lines_dir: str) -> DataFrame:  # noqa: ANN001
     return spark.read.schema(schema).parquet(lines_dir).where(F.col("message_key").isNotNull())
 
 
-def _figures() -> list[Column]:
-    """Sums over rows already counted per (key, bucket)."""
-    return [
-        F.sum("cnt").alias("cnt"),
-        F.sum("errors").alias("errors"),
-        *[F.sum(f"lv_{lv}").alias(f"lv_{lv}") for lv in LEVELS],
-        F.min("first").alias("first"),
-        F.max("last").alias("last"),
-    ]
-
-
-def _per_bucket(src: DataFrame, spark_line: Sparkline, group: list[str]) -> DataFrame:
-    ts = F.col("ts")
-    if spark_line.start is None:
-        bucket = F.lit(None).cast("long")
-    else:
-        index = F.floor((F.unix_seconds(ts) - F.lit(spark_line.start)) / F.lit(spark_line.bucket_seconds))
-        bucket = F.when(ts.isNotNull(), F.least(F.greatest(index, F.lit(0)), F.lit(spark_line.buckets - 1)))
-    level = F.col("level")
+def _aggregates(src: DataFrame, spark_line: Sparkline, examples: bool) -> list[Column]:
+    """Lines, error lines, lines per level, first and last time, lines per sparkline
+    bucket (a column each: numbers only, so the figures need no sort), and with
+    `examples` one message and template."""
+    ts, level = F.col("ts"), F.col("level")
+    buckets = []
+    if spark_line.start is not None:
+        seconds = F.unix_seconds(ts) - F.lit(spark_line.start)
+        index = F.least(F.floor(seconds / F.lit(spark_line.bucket_seconds)), F.lit(spark_line.buckets - 1))
+        buckets = [
+            F.sum(F.when(index == i, 1).otherwise(0)).alias(f"b{i}") for i in range(spark_line.buckets)
+        ]
     aggs = [
         F.count(F.lit(1)).alias("cnt"),
         F.sum(F.col("is_error").cast("long")).alias("errors"),
         *[F.sum(F.when(level == lv, 1).otherwise(0)).alias(f"lv_{lv}") for lv in LEVELS],
-        F.min("ts").alias("first"),
-        F.max("ts").alias("last"),
+        F.date_format(F.min(ts), ISO_SECONDS).alias("first"),
+        F.date_format(F.max(ts), ISO_SECONDS).alias("last"),
+        *buckets,
     ]
-    if "message_key" in group:
+    if examples:
         aggs += [
             F.any_value(F.substring("message", 1, KEY_CHARS)).alias("example"),
             F.any_value("event_template").alias("template"),
         ]
-    return src.groupBy(*group, bucket.cast("long").alias("b")).agg(*aggs)
+    return aggs
 
 
-def _row_figures(row, key: int | None) -> KeyFigures:  # noqa: ANN001 - Row
+def _row_figures(row, key: int | None, buckets: int) -> KeyFigures:  # noqa: ANN001 - Row
     row = row.asDict()
     return KeyFigures(
         key=key,
         count=int(row["cnt"]),
         errors=int(row["errors"] or 0),
-        levels={lv: int(row[f"lv_{lv}"] or 0) for lv in LEVELS if row[f"lv_{lv}"]},
+        levels={lv: int(row[f"lv_{lv}"]) for lv in LEVELS if row[f"lv_{lv}"]},
         first_ts=row["first"],
         last_ts=row["last"],
         example=row.get("example") or "",
         template=row.get("template"),
-        buckets=[(int(b), int(n)) for b, n in (row.get("buckets") or [])],
+        buckets=[(i, int(row[f"b{i}"])) for i in range(buckets) if row.get(f"b{i}")],
     )
 
 
@@ -116,47 +116,20 @@ def key_figures(
     max_distinct: int,
     stats: dict,
 ) -> tuple[list[KeyFigures], KeyFigures | None]:
-    """The `max_distinct` most frequent keys of the stored lines, and the rest past
-    the cap (None when every key was collected)."""
+    """The `max_distinct` most frequent keys of the stored lines (one aggregation,
+    then a top-k), and the rest past the cap (None when every key was collected)."""
     src = _source(spark, lines_dir)
-    per = _per_bucket(src, spark_line, ["message_key"])
-    pairs = F.collect_list(F.when(F.col("b").isNotNull(), F.array(F.col("b"), F.col("cnt"))))
-    keys = per.groupBy("message_key").agg(
-        *_figures(),
-        F.any_value("example").alias("example"),
-        F.any_value("template").alias("template"),
-        pairs.alias("buckets"),
-    )
-    top = keys.orderBy(F.desc("cnt"), F.asc("message_key")).limit(max_distinct + 1)
-    rows = top.select(
-        "message_key",
-        *[c for c in keys.columns if c not in ("message_key", "first", "last")],
-        F.date_format("first", ISO_SECONDS).alias("first"),
-        F.date_format("last", ISO_SECONDS).alias("last"),
-    ).collect()
+    n = spark_line.buckets if spark_line.start is not None else 0
+    keys = src.groupBy("message_key").agg(*_aggregates(src, spark_line, examples=True))
+    rows = keys.orderBy(F.desc("cnt"), F.asc("message_key")).limit(max_distinct + 1).collect()
     stats["spark_queries"] += 1
-    figures = [_row_figures(r, int(r["message_key"])) for r in rows]
+    figures = [_row_figures(r, int(r["message_key"]), n) for r in rows]
     if len(figures) <= max_distinct:
         return figures, None
     beyond, figures = figures[max_distinct], figures[:max_distinct]
-    totals = _per_bucket(src, spark_line, [])
-    total_rows = totals.select(
-        *[c for c in totals.columns if c not in ("first", "last")],
-        F.date_format("first", ISO_SECONDS).alias("first"),
-        F.date_format("last", ISO_SECONDS).alias("last"),
-    ).collect()
+    total = src.agg(*_aggregates(src, spark_line, examples=False)).collect()[0]
     stats["spark_queries"] += 1
-    total = KeyFigures(
-        key=None,
-        count=sum(int(r["cnt"]) for r in total_rows),
-        errors=sum(int(r["errors"] or 0) for r in total_rows),
-        levels={lv: sum(int(r[f"lv_{lv}"] or 0) for r in total_rows) for lv in LEVELS},
-        first_ts=min((r["first"] for r in total_rows if r["first"]), default=None),
-        last_ts=max((r["last"] for r in total_rows if r["last"]), default=None),
-        example="",
-        buckets=[(int(r["b"]), int(r["cnt"])) for r in total_rows if r["b"] is not None],
-    )
-    return figures, rest_of(total, figures, beyond.example)
+    return figures, rest_of(_row_figures(total, None, n), figures, beyond.example)
 
 
 def write_mapping(lines_dir: str, mapping: list[tuple[int, str, str]]) -> None:

@@ -19,17 +19,18 @@ import yaml
 
 from spark_client import lines_layout
 from spark_client.engine import analyze
-from spark_client.engine.pattern_keys import MAPPING_DIR, MAPPING_FILE
+from spark_client.engine.pattern_keys import MAPPING_DIR, MAPPING_FILE, key_regex
 from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID, sparkline_for
 from spark_client.mining import miner_config, pattern_id
 from spark_client.types import InputFile
 from tests.spark_client.conftest import CONFIG, engine_options
 from tests.spark_client.grouping_accuracy import LOGHUB, grouping_accuracy
+from tests.spark_client.linear_regex import problems
 
 pytestmark = pytest.mark.spark
 
 SECTION = yaml.safe_load(CONFIG.read_text())["analytics"]["patterns"]
-KEY_MASKS = tuple(m["pattern"] for m in SECTION["masks"] if m["name"] in SECTION["key_masks"])
+KEY_MASKS = tuple(SECTION["key_masks"])
 
 
 def pattern_options(**overrides):
@@ -100,8 +101,12 @@ def check_document(patterns: dict, rows: list[dict]) -> None:
         assert p["errors"] == sum(1 for r in own if r["is_error"])
         assert p["levels"] == dict(Counter(r["level"] for r in own if r["level"]))
         stamps = sorted(r["ts"].replace(tzinfo=UTC) for r in own if r["ts"] is not None)
-        assert p["first_ts"] == (stamps[0].replace(microsecond=0).isoformat() if stamps else None)
-        assert p["last_ts"] == (stamps[-1].replace(microsecond=0).isoformat() if stamps else None)
+        first = stamps[0].replace(microsecond=0).isoformat() if stamps else None
+        last = stamps[-1].replace(microsecond=0).isoformat() if stamps else None
+        if p["id"] == CATCH_ALL_ID:  # the rest past the cap: the analysis's first and last, a bound
+            assert p["first_ts"] <= first and p["last_ts"] >= last
+        else:
+            assert (p["first_ts"], p["last_ts"]) == (first, last)
         assert p["example"] in {(r["message"] or "")[:500] for r in own}
         expected = [0] * spark_line["buckets"]
         for moment in stamps:
@@ -182,3 +187,13 @@ def test_the_sparkline_is_hourly_up_to_a_day_then_24_buckets():
     longer = sparkline_for("2024-03-01T00:10:00", "2024-03-02T00:00:00")
     assert longer.bucket_seconds == 7200 and longer.buckets == 13
     assert longer.as_document()["start"] == "2024-03-01T00:00:00+00:00"
+
+
+def test_the_key_regex_of_the_shipped_masks_is_linear():
+    """Each alternative keeps the rules (linear_regex), so the alternation is linear
+    too: at each start it costs what the alternatives cost there, summed. (The
+    checker reads one guarded pattern, not an alternation of them.)"""
+    assert KEY_MASKS
+    for pattern in KEY_MASKS:
+        assert problems(pattern) == [], pattern
+    assert key_regex(KEY_MASKS) == "|".join(f"(?:{p})" for p in KEY_MASKS)

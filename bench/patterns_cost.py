@@ -1,0 +1,122 @@
+"""What the pattern step (issue 21) adds to an analysis: the engine's analysis of one
+bench file with its lines stored, with patterns and without, alternately, on one
+server and one session, with the options analyses run with (config.yaml); and the
+worker's memory (RSS) around each run.
+
+    python -m bench.patterns_cost [--size 1M] [--format log4j] [--reps 3] [--spark-url sc://...]
+
+Prints one JSON object and writes it to bench/results/patterns-<stamp>.json. The
+issue's target: the analysis with patterns at most 1.2 times the one without, as
+a ratio of medians in the same run, and the worker's memory flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (the worker's, in the bench)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def patterns_cost(spark, path: str, options, workdir: Path, *, reps: int) -> dict[str, Any]:  # noqa: ANN001
+    """Seconds per analysis with patterns and without (lines stored both times),
+    `reps` of each in turns (which goes first alternates), the ratio of the
+    medians, the pattern step's own seconds, and RSS before and after each run."""
+    from spark_client.engine import analyze
+    from spark_client.types import InputFile
+
+    files = [InputFile(file_id=1, path=path, name=Path(path).name)]
+    lines_dir = workdir / "patterns-cost"
+    off = replace(options, patterns=None)
+    timed: dict[bool, list[float]] = {False: [], True: []}
+    memory: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    info: dict[str, Any] = {}
+
+    def once(mine: bool) -> float:
+        shutil.rmtree(lines_dir, ignore_errors=True)
+        before = rss_mb()
+        started = time.monotonic()
+        output = analyze(spark, files, options if mine else off, lines_dir=str(lines_dir))
+        seconds = time.monotonic() - started
+        memory[mine].append((before, rss_mb()))
+        if mine:
+            info["patterns_seconds"] = output.stats.get("patterns_seconds")
+            info["patterns"] = output.patterns["total"]
+            info["distinct_messages"] = output.patterns["distinct_messages"]
+            info["capped"] = output.patterns["capped"]
+            info["rows"] = output.lines.rows
+        return seconds
+
+    once(False)  # both paths compiled and JIT-warmed before either is timed
+    once(True)
+    for rep in range(reps):
+        for mine in (False, True) if rep % 2 == 0 else (True, False):
+            timed[mine].append(round(once(mine), 3))
+    shutil.rmtree(lines_dir, ignore_errors=True)
+    without, with_patterns = statistics.median(timed[False]), statistics.median(timed[True])
+    return {
+        "without": {"runs": timed[False], "median": round(without, 3)},
+        "with": {"runs": timed[True], "median": round(with_patterns, 3)},
+        "ratio": round(with_patterns / without, 3),
+        "rss_mb_before_after": {"without": memory[False], "with": memory[True]},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **info,
+    }
+
+
+def main() -> None:
+    from bench import datagen
+    from bench.run import parse_size, spark_start
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1M")
+    parser.add_argument("--format", default="log4j", choices=("log4j", "csv"))
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--spark-url", default=None)
+    args = parser.parse_args()
+    root = datagen.data_dir()
+    gen = datagen.generate(args.format, parse_size(args.size), args.seed)
+    url, cfg, server = spark_start(root, args.spark_url)
+    from analyses import engine_config
+    from spark_client.server.session import connect
+
+    spark = connect(url, **engine_config.session_options())
+    try:
+        options = engine_config.engine_options_from_config()
+        result = {
+            "started": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+            "data": {"format": gen.fmt, "lines": gen.lines, "bytes": gen.bytes},
+            "spark_server": server,
+            "patterns_cost": patterns_cost(spark, gen.path, options, root, reps=args.reps),
+        }
+    finally:
+        spark.stop()
+        if cfg is not None:
+            from spark_client.server import local_server
+
+            local_server.stop(cfg)
+    out = ROOT / "results" / f"patterns-{result['started']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
