@@ -1,5 +1,5 @@
 """Alert rules (the one write path of pages and API), their evaluation after each
-analysis, the alert log, acknowledgement.
+analysis, acknowledgement (the alert log: analyses.alert_log).
 
 Noise control: every firing is recorded as an Alert, but a rule that already
 notified within its cooldown does not notify again (Graylog's "grace period").
@@ -9,13 +9,11 @@ a failing channel never fails or delays an analysis.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from analyses import notifications, webhooks
+from analyses.alert_log import log_alert
 from analyses.models import Alert, AlertKind, AlertRule, Analysis, Severity
 from analyses.patterns_selectors import new_error_patterns
 
@@ -193,39 +192,8 @@ def alerts_evaluate(*, analysis: Analysis, document: dict[str, Any]) -> list[Ale
             if notify:
                 notifications.deliveries_queue(alert=alert, rule=rule)
     for alert in fired:
-        _log_alert(alert, analysis)
+        log_alert(alert, analysis)
     return fired
-
-
-def alert_log_line(alert: Alert, analysis: Analysis) -> str:
-    return (
-        f"{alert.created_at.strftime('%Y-%m-%dT%H:%M:%SZ')} team={analysis.team.slug} "
-        f"analysis={analysis.pk} rule={alert.rule_id} kind={alert.kind} value={alert.value:g} "
-        f"threshold={alert.threshold:g} severity={alert.severity} notified={str(alert.notified).lower()} "
-        f"message={json.dumps(alert.message)}"
-    )
-
-
-def alerts_log_path() -> Path:
-    return Path(settings.REPORTS_DIR) / _alerts_config()["log_file"]
-
-
-def alerts_append_log(lines: list[str], path: Path) -> None:
-    if not lines:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(line + "\n")
-
-
-def _log_alert(alert: Alert, analysis: Analysis) -> None:
-    line = alert_log_line(alert, analysis)
-    logger.warning("ALERT %s", line)
-    try:
-        alerts_append_log([line], alerts_log_path())
-    except OSError as exc:
-        logger.error("could not append to %s: %s", alerts_log_path(), exc)
 
 
 def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:

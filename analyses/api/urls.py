@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from analyses.api import alerts, analyses, lines, patterns, reports
+from analyses.api import alerts, analyses, lines, patterns, reports, results
 from logplatform.api.routing import operations  # also registers the `objid` converter
 
 urlpatterns = [
@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path(
         "analyses/<objid:analysis_id>/results/",
-        analyses.AnalysisResultsApi.as_view(),
+        results.AnalysisResultsApi.as_view(),
         name="analysis-results",
     ),
     path(

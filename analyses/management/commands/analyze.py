@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import team_get_or_create
-from analyses.alerting import alert_log_line, alerts_append_log
+from analyses.alert_log import alert_log_line, alerts_append_log
 from analyses.models import Analysis, Status
 from analyses.options import analysis_options_clean
 from analyses.reports import reports_write_dir
