@@ -88,8 +88,10 @@ def _aggregates(src: DataFrame, spark_line: Sparkline, examples: bool) -> list[C
     ]
     if examples:
         aggs += [
-            F.any_value(F.substring("message", 1, KEY_CHARS)).alias("example"),
-            F.any_value("event_template").alias("template"),
+            # The least, not any: the same lines give the same example, and so the
+            # same templates, in every analysis.
+            F.min(F.substring("message", 1, KEY_CHARS)).alias("example"),
+            F.min("event_template").alias("template"),
         ]
     return aggs
 
