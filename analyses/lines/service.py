@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 
 from django.http import HttpRequest, StreamingHttpResponse
@@ -18,34 +14,15 @@ from analyses.lines.source import (
     LinesError,
     LinesSource,
     ShownLine,
-    numberer,
     shown,
 )
 from analyses.models import Analysis, AnalysisFile
-from analyses.reports import safe_cell
 from spark_client import lines_layout
-from spark_client.lines_filter import CONTEXT_LINES, EPOCH, Line, LinesFilter, LinesFilterError
+from spark_client.lines_filter import CONTEXT_LINES, LinesFilter, LinesFilterError
 
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("csv", "jsonl")
-CSV_COLUMNS = (
-    "ts",
-    "level",
-    "service",
-    "ip",
-    "error_type",
-    "file_id",
-    "file",
-    "line",
-    "status",
-    "truncated",
-    "message",
-    "pattern_id",
-    "pattern",
-)
-
-Numberer = Callable[[int, int], "int | None"]
 
 
 @dataclass(frozen=True)
@@ -91,71 +68,6 @@ def lines_context(*, source: LinesSource, file_id: int, line: int, request: Http
 
 
 @lru_cache(maxsize=4096)
-def _second(seconds: int) -> str:
-    return (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def iso_micros(value: int | None) -> str | None:
-    """`source.iso` of a time in microseconds, for many rows: sorted lines share
-    their seconds, so each second is formatted once."""
-    if value is None:
-        return None
-    seconds, micros = divmod(value, 1_000_000)
-    return f"{_second(seconds)}.{micros:06d}Z" if micros else f"{_second(seconds)}Z"
-
-
-def _csv_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
-    out = io.StringIO()
-    write = csv.writer(out, lineterminator="\n").writerow
-    # Level, status and the numbers are the server's words; the rest is log text.
-    names = [(f.pk, safe_cell(f.original_name)) for f in source.files]
-    for x in batch:
-        file_id, name = names[x.file]
-        write(
-            (
-                iso_micros(x.ts_micros),
-                x.level,
-                safe_cell(x.service),
-                safe_cell(x.ip),
-                safe_cell(x.error_type),
-                file_id,
-                name,
-                number(x.file, x.row_id),
-                x.status,
-                "true" if x.truncated else "false",
-                safe_cell(x.message or ""),
-                x.pattern_id,
-                safe_cell(x.pattern),
-            )
-        )
-    return out.getvalue()
-
-
-def _jsonl_rows(source: LinesSource, batch: list[Line], number: Numberer) -> str:
-    files = [{"id": f.pk, "name": f.original_name} for f in source.files]
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return "".join(
-        dumps(
-            {
-                "ts": iso_micros(x.ts_micros),
-                "level": x.level,
-                "service": x.service,
-                "ip": x.ip,
-                "error_type": x.error_type,
-                "file": files[x.file],
-                "line": number(x.file, x.row_id),
-                "status": x.status,
-                "truncated": bool(x.truncated),
-                "message": x.message or "",
-                "pattern_id": x.pattern_id,
-                "pattern": x.pattern,
-            }
-        )
-        + "\n"
-        for x in batch
-    )
-
-
 class LinesExport:
     """The chunks of an export, and `close()`, which Django calls when the response
     ends however it ends (complete, failed, the client gone, never iterated)."""
@@ -199,14 +111,16 @@ def lines_export(
     failure then raises, and the server drops the connection without the last
     chunk, so the client sees a cut transfer, never a complete-looking file.
     """
-    from spark_client.engine.lines_query import lines_export as query_export
+    from analyses.lines import render
+    from spark_client.engine.lines_query import lines_export_tables
 
-    number = numberer(source.blocks)
-    render = _csv_rows if export_format == "csv" else _jsonl_rows
+    numbers = render.LineNumbers(source.blocks)
+    chunk = render.csv_chunk if export_format == "csv" else render.jsonl_chunk
+    files = [(f.pk, f.original_name) for f in source.files]
     guard = Guard(analysis_id=source.analysis.pk, request=request, seconds=timeout("export_timeout_seconds"))
     guard.start()
     try:
-        batches = query_export(guard.spark, source.path, lines_filter, patterns=source.patterns)
+        batches = lines_export_tables(guard.spark, source.path, lines_filter, patterns=source.patterns)
         first = next(batches, None)
     except Exception as exc:
         guard.stop()
@@ -219,12 +133,12 @@ def lines_export(
 
     def chunks() -> Iterator[bytes]:
         if export_format == "csv":
-            yield (",".join(CSV_COLUMNS) + "\n").encode()
+            yield (",".join(render.CSV_COLUMNS) + "\n").encode()
         batch = first
         try:
             while batch is not None:
-                yield render(source, batch, number).encode()
-                export.sent += len(batch)
+                yield chunk(batch, files, numbers)
+                export.sent += batch.num_rows
                 batch = next(batches, None)
         except Exception as exc:
             if guard.reason == "client":

@@ -20,6 +20,7 @@ page read later is the same page (the dataset never changes once written).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -249,6 +250,23 @@ def export_pieces(query: DataFrame, newest: bool, piece_bytes: int = EXPORT_PIEC
     return pieces
 
 
+def lines_export_tables(  # noqa: ANN201
+    spark,  # noqa: ANN001
+    path: str,
+    f: LinesFilter,
+    *,
+    piece_bytes: int = EXPORT_PIECE_BYTES,
+    patterns: str | None = None,
+) -> Iterator[Any]:
+    """Every line that passes `f` (no limit; after its cursor if it has one), in its
+    order, as Arrow tables of the output columns, one per batch the server sends,
+    piece by piece (export_pieces): neither side ever holds the whole result."""
+    newest = f.order == NEWEST
+    query = _selected(spark, path, f, patterns)
+    for piece in export_pieces(query, newest, piece_bytes):
+        yield from stream_arrow(query.where(piece).orderBy(*_order(newest)).select(*_output()))
+
+
 def lines_export(  # noqa: ANN201
     spark,  # noqa: ANN001
     path: str,
@@ -257,12 +275,7 @@ def lines_export(  # noqa: ANN201
     piece_bytes: int = EXPORT_PIECE_BYTES,
     patterns: str | None = None,
 ) -> Iterator[list[Line]]:
-    """Every line that passes `f` (no limit; after its cursor if it has one), in its
-    order, as lists of lines, one per Arrow batch the server sends, piece by piece
-    (export_pieces): neither side ever holds the whole result."""
-    newest = f.order == NEWEST
-    query = _selected(spark, path, f, patterns)
-    for piece in export_pieces(query, newest, piece_bytes):
-        for table in stream_arrow(query.where(piece).orderBy(*_order(newest)).select(*_output())):
-            columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-            yield [Line._make(values) for values in zip(*columns, strict=True)]
+    """`lines_export_tables` as lists of lines."""
+    for table in lines_export_tables(spark, path, f, piece_bytes=piece_bytes, patterns=patterns):
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        yield [Line._make(values) for values in zip(*columns, strict=True)]

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from analyses.lines.service import CSV_COLUMNS
+from analyses.lines.render import CSV_COLUMNS
 from tests.e2e.test_browser import SCREENSHOTS, browser, drop_files, shot, sign_in, web  # noqa: F401
 from tests.logdata import Event, render_csv
 
