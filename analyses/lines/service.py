@@ -36,7 +36,7 @@ def lines_page(*, source: LinesSource, lines_filter: LinesFilter, request: HttpR
 
     seconds = timeout("query_timeout_seconds")
     with Guard(analysis_id=source.analysis.pk, request=request, seconds=seconds) as guard:
-        page = query_page(guard.spark, source.path, lines_filter, source.patterns)
+        page = query_page(guard.spark, source.path, lines_filter, source.patterns, source.span)
     return LinesPageResult(
         lines=shown(source, page.lines), next_cursor=page.next.encode() if page.next else None
     )

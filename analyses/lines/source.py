@@ -12,7 +12,7 @@ from typing import Any
 from analyses.models import Analysis, AnalysisFile, AnalysisResult, Status
 from analyses.uploads import StoredPathError, stored_path_resolve
 from spark_client import lines_layout
-from spark_client.lines_filter import Line
+from spark_client.lines_filter import Line, micros
 
 
 class LinesError(Exception):
@@ -54,6 +54,9 @@ class LinesSource:
     files: list[AnalysisFile]  # by position in the stored lines
     blocks: list[list[int]]
     patterns: str | None = None  # absolute path of the key -> pattern mapping; None before patterns
+    # The analysis's first and last time in microseconds (its summary, to the second),
+    # where a text search starts (spark_client.engine.lines_query.search_windows).
+    span: tuple[int, int] | None = None
 
     def position(self, file_id: int) -> int | None:
         return next((i for i, f in enumerate(self.files) if f.pk == file_id), None)
@@ -84,11 +87,11 @@ def lines_source(*, analysis: Analysis) -> LinesSource:
             if analysis.status == Status.FAILED
             else f"This analysis is {analysis.status}; its lines can be browsed once it succeeded."
         )
-    stored = (
+    stored, first_ts, last_ts = (
         AnalysisResult.objects.filter(analysis_id=analysis.pk)
-        .values_list("document__lines", flat=True)
+        .values_list("document__lines", "document__summary__first_ts", "document__summary__last_ts")
         .first()
-    )
+    ) or (None, None, None)
     if not stored:
         raise LinesNotAvailable(
             "This analysis was made before lines were stored; re-run it to browse its lines."
@@ -105,7 +108,17 @@ def lines_source(*, analysis: Analysis) -> LinesSource:
         files=[by_id[file_id] for file_id in stored["files"]],
         blocks=stored["blocks"],
         patterns=None if patterns is None else str(patterns),
+        span=_span(first_ts, last_ts),
     )
+
+
+def _span(first_ts: str | None, last_ts: str | None) -> tuple[int, int] | None:
+    """(first, last + 1 s) in microseconds: the summary's times are cut to the second."""
+    try:
+        first, last = (datetime.fromisoformat(t.removesuffix("Z")) for t in (first_ts, last_ts))
+    except (TypeError, AttributeError, ValueError):
+        return None
+    return micros(first), micros(last) + 1_000_000
 
 
 def numberer(blocks: list[list[int]]) -> Callable[[int, int], int | None]:

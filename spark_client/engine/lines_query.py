@@ -45,6 +45,13 @@ EXPORT_PIECE_BYTES = 64 * 1024 * 1024
 BUCKETS_PER_PIECE = 20
 LINE_OVERHEAD = 64  # a line's bytes but its message: time, level, service, ip, ...
 UNTIMED_BLOCK_ROWS = 10_000  # lines without a time are cut at multiples of this row id
+# Text searches (search_windows): the first window is 1/SEARCH_FIRST_WINDOW of the
+# span, each next one SEARCH_WINDOW_GROWTH times as far; SEARCH_WINDOWS in all,
+# the rest included. A span under a minute is searched in one query.
+SEARCH_FIRST_WINDOW = 16
+SEARCH_WINDOW_GROWTH = 4
+SEARCH_WINDOWS = 4
+SEARCH_MIN_SPAN_MICROS = 60_000_000
 
 
 def _output() -> list[Column | str]:
@@ -165,11 +172,62 @@ def _selected(spark, path: str, f: LinesFilter, patterns: str | None = None) -> 
     return query
 
 
-def lines_page(spark, path: str, f: LinesFilter, patterns: str | None = None) -> LinesPage:  # noqa: ANN001
+def search_windows(f: LinesFilter, span: tuple[int, int] | None) -> list[Column | None]:
+    """Conditions that cut the lines a search may find into time windows, in the
+    page's order: the first window is the newest (or oldest) 1/16 of the analysis's
+    span from where the page starts, each next one reaches 4 times as far, and
+    the last is the rest, lines without a time included. Together they hold every
+    line exactly once, whatever `span` is; `span` (the analysis's first and last
+    time, microseconds) only decides where the cuts fall. [None] (one window) for
+    a query that is not a text search or that has no span."""
+    if not f.q or span is None or (f.cursor is not None and f.cursor.ts_micros is None):
+        return [None]  # past a cursor without a time only lines without one are left
+    newest = f.order == NEWEST
+    first, last = span
+    if f.start is not None:
+        first = max(first, micros(f.start))
+    if f.end is not None:
+        last = min(last, micros(f.end))
+    if f.cursor is not None and f.cursor.ts_micros is not None:
+        if newest:
+            last = min(last, f.cursor.ts_micros)
+        else:
+            first = max(first, f.cursor.ts_micros)
+    width = last - first
+    if width < SEARCH_MIN_SPAN_MICROS:
+        return [None]
+    ts = F.col("ts")
+    cuts = [width // SEARCH_FIRST_WINDOW * SEARCH_WINDOW_GROWTH**i for i in range(SEARCH_WINDOWS - 1)]
+    bounds = [_moment(last - c if newest else first + c) for c in cuts]
+    windows: list[Column | None] = []
+    for i, bound in enumerate(bounds):
+        inside = ts >= bound if newest else ts < bound
+        if i:
+            inside = inside & (ts < bounds[i - 1] if newest else ts >= bounds[i - 1])
+        windows.append(inside)
+    rest = ts < bounds[-1] if newest else ts >= bounds[-1]
+    windows.append(ts.isNull() | rest)
+    return windows
+
+
+def lines_page(  # noqa: ANN001
+    spark, path: str, f: LinesFilter, patterns: str | None = None, span: tuple[int, int] | None = None
+) -> LinesPage:
     """The page `f` asks for: `f.limit` lines after `f.cursor`, and the cursor of
-    the next page when there is one (one extra row is read to know)."""
-    query = _selected(spark, path, f, patterns).orderBy(*_order(f.order == NEWEST))
-    rows = _lines(query.limit(f.limit + 1).select(*_output()).collect())
+    the next page when there is one (one extra row is read to know).
+
+    A text search reads every message it reaches, so it goes window by window
+    (search_windows) and stops as soon as the page is full: a common word is
+    found in the newest slice of the lines, whose row groups alone are read (each
+    part is sorted by time); a rare one reads them all, in a few queries."""
+    selected = _selected(spark, path, f, patterns)
+    rows: list[Line] = []
+    for window in search_windows(f, span):
+        query = selected if window is None else selected.where(window)
+        query = query.orderBy(*_order(f.order == NEWEST)).limit(f.limit + 1 - len(rows))
+        rows += _lines(query.select(*_output()).collect())
+        if len(rows) > f.limit:
+            break
     more = len(rows) > f.limit
     rows = rows[: f.limit]
     return LinesPage(lines=rows, next=rows[-1].cursor if more and rows else None)

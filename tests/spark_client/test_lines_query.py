@@ -130,13 +130,13 @@ def reference(records: list[dict], f: LinesFilter) -> list[tuple[int, int]]:
     return [(r["file"], r["row_id"]) for r in chosen]
 
 
-def every_page(spark, path: str, f: LinesFilter) -> list[tuple[int, int]]:
+def every_page(spark, path: str, f: LinesFilter, span: tuple[int, int] | None = None) -> list[tuple[int, int]]:
     from spark_client.engine.lines_query import lines_page
 
     seen: list[tuple[int, int]] = []
     cursor = None
     for _ in range(100):
-        page = lines_page(spark, path, replace(f, cursor=cursor))
+        page = lines_page(spark, path, replace(f, cursor=cursor), span=span)
         assert len(page.lines) <= f.limit
         seen += [(line.file, line.row_id) for line in page.lines]
         if page.next is None:
@@ -181,6 +181,49 @@ def test_every_page_of_a_filter_is_the_reference(spark, stored, name, order):
     got = every_page(spark, path, f)
     assert len(got) == len(set(got))  # no line twice
     assert got == expected
+
+
+DAY = 86_400_000_000
+SPANS = {
+    "the data's": (micros(T0), micros(T0) + 5 * DAY),
+    "inside the data's": (micros(T0) + DAY, micros(T0) + 2 * DAY),
+    "wider than the data's": (micros(T0) - 30 * DAY, micros(T0) + 40 * DAY),
+}
+SEARCHES = [name for name, f in FILTERS.items() if f.q]
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+@pytest.mark.parametrize("span", list(SPANS))
+@pytest.mark.parametrize("name", SEARCHES)
+def test_a_search_in_time_windows_is_the_reference(spark, stored, name, span, order):
+    """The windows hold every line once, wherever the span puts their cuts."""
+    path, records, _blocks = stored
+    f = replace(FILTERS[name], order=order)
+    assert every_page(spark, path, f, SPANS[span]) == reference(records, f)
+
+
+def test_a_search_stops_at_the_first_window_that_fills_the_page(spark, stored, monkeypatch):
+    from spark_client.engine import lines_query
+
+    path, records, _blocks = stored
+    queries = []
+    real = lines_query._lines
+    monkeypatch.setattr(lines_query, "_lines", lambda rows: queries.append(len(rows)) or real(rows))
+    # A span whose newest 1/16 holds all five days: the page fills in one query.
+    span = (micros(T0) - 75 * DAY, micros(T0) + 5 * DAY)
+    common = LinesFilter(q="o", limit=50)
+    assert len(reference(records, common)) > 51
+    page = lines_query.lines_page(spark, path, common, span=span)
+    assert queries == [51]
+    assert [(x.file, x.row_id) for x in page.lines] == reference(records, common)[:50]
+    queries.clear()
+    rare = LinesFilter(q="in no line", limit=50)
+    assert reference(records, rare) == []
+    lines_query.lines_page(spark, path, rare, span=span)
+    assert len(queries) == lines_query.SEARCH_WINDOWS  # too few matches: every window read
+    queries.clear()
+    lines_query.lines_page(spark, path, replace(common, q=""), span=span)
+    assert len(queries) == 1  # not a search: one query
 
 
 def test_a_page_carries_every_column(spark, stored):
