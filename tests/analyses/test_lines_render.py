@@ -26,13 +26,27 @@ def _iso(micros: int | None) -> str | None:
     return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
 
 
-TEXTS = [None, "", "plain", "=1+2", "+x", "-3", "@SUM(A1)", "\tTAB", "\rCR", 'a "quoted", comma', "two\nlines", "ünï ☃"]
+TEXTS = [
+    None,
+    "",
+    "plain",
+    "=1+2",
+    "+x",
+    "-3",
+    "@SUM(A1)",
+    "\tTAB",
+    "\rCR",
+    'a "quoted", comma',
+    "two\nlines",
+    "ünï ☃",
+]
 
 
 def _table(rnd: random.Random, n: int) -> pa.Table:
     micros = [
-        None if rnd.random() < 0.1 else rnd.choice([0, 1_000_000, -1, -1_500_000, 1_700_000_000_123_456])
-        + rnd.randrange(10**12)
+        None
+        if rnd.random() < 0.1
+        else rnd.choice([0, 1_000_000, -1, -1_500_000, 1_700_000_000_123_456]) + rnd.randrange(10**12)
         for _ in range(n)
     ]
     return pa.table(
@@ -43,7 +57,9 @@ def _table(rnd: random.Random, n: int) -> pa.Table:
             "ip": pa.array([rnd.choice(TEXTS) for _ in range(n)], pa.string()),
             "error_type": pa.array([rnd.choice(TEXTS) for _ in range(n)], pa.string()),
             "file": pa.array([rnd.randrange(3) for _ in range(n)], pa.int32()),
-            "row_id": pa.array([rnd.randrange(0, 40) + (rnd.randrange(3) << 33) for _ in range(n)], pa.int64()),
+            "row_id": pa.array(
+                [rnd.randrange(0, 40) + (rnd.randrange(3) << 33) for _ in range(n)], pa.int64()
+            ),
             "status": pa.array([rnd.choice(["ok", "unparsed", "blank"]) for _ in range(n)]),
             "message": pa.array([rnd.choice(TEXTS) for _ in range(n)], pa.string()),
             "truncated": pa.array([rnd.choice([None, True, False]) for _ in range(n)], pa.bool_()),

@@ -61,7 +61,9 @@ def test_the_docs_render_every_operation_from_local_files(server, tmp_path):
 
 
 def _schema_operations(server: str) -> list[tuple[str, str]]:
-    request = urllib.request.Request(f"{server}/api/schema/?format=json", headers={"Accept": "application/json"})
+    request = urllib.request.Request(
+        f"{server}/api/schema/?format=json", headers={"Accept": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         schema = json.load(response)
     methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

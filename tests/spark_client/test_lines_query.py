@@ -130,7 +130,9 @@ def reference(records: list[dict], f: LinesFilter) -> list[tuple[int, int]]:
     return [(r["file"], r["row_id"]) for r in chosen]
 
 
-def every_page(spark, path: str, f: LinesFilter, span: tuple[int, int] | None = None) -> list[tuple[int, int]]:
+def every_page(
+    spark, path: str, f: LinesFilter, span: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
     from spark_client.engine.lines_query import lines_page
 
     seen: list[tuple[int, int]] = []
