@@ -65,6 +65,8 @@ def lines_timing(session: requests.Session, base: str, analysis_id: int, request
         for i in range(requests_)
     ]
     search = [{"q": WORDS[i % len(WORDS)], "limit": 100} for i in range(requests_)]
+    # A text no line holds: the search reads every window, all the lines (the worst case).
+    rare = [{"q": f"nosuchword{i}", "limit": 100} for i in range(max(3, requests_ // 5))]
     types = session.get(f"{base}/api/v1/analyses/{analysis_id}/results/", timeout=60).json()["tables"][
         "errors_by_type"
     ]
@@ -80,6 +82,7 @@ def lines_timing(session: requests.Session, base: str, analysis_id: int, request
     return {
         "filtered_page": _timed(session, page, filtered),
         "search_page": _timed(session, page, search),
+        "search_nothing_found_page": _timed(session, page, rare),
         "drill_down_page": _timed(session, page, drill),
     }
 

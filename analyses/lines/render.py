@@ -80,7 +80,9 @@ def iso_times(micros: pa.Array) -> pa.Array:
     """Microseconds since the epoch as `source.iso` writes them: seconds, the
     fraction only when it is not zero, and Z."""
     seconds, fraction = np.divmod(micros.fill_null(0).to_numpy(zero_copy_only=False), 1_000_000)
-    text = pc.strftime(pa.array(seconds.astype("datetime64[s]")), format="%Y-%m-%dT%H:%M:%S")
+    # numpy, not pc.strftime: Arrow's strftime loads a time zone database of ~50 MB
+    # into the process on first use.
+    text = pa.array(np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s"), pa.string())
     fraction = pa.array(fraction)
     tail = pc.if_else(
         pc.not_equal(fraction, 0),
