@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.http import HttpRequest, StreamingHttpResponse
 
@@ -67,7 +66,6 @@ def lines_context(*, source: LinesSource, file_id: int, line: int, request: Http
     return LinesContext(file=source.files[position], line=line, lines=shown(source, lines))
 
 
-@lru_cache(maxsize=4096)
 class LinesExport:
     """The chunks of an export, and `close()`, which Django calls when the response
     ends however it ends (complete, failed, the client gone, never iterated)."""
@@ -103,7 +101,7 @@ def lines_export(
 ) -> LinesExport:
     """Every line `lines_filter` selects (its limit does not apply), as CSV (cells a
     spreadsheet would run as formulas neutralised) or JSON lines, in chunks of one
-    Arrow batch each (spark_client.engine.lines_query.lines_export).
+    Arrow batch each (spark_client.engine.lines_query.lines_export_tables).
 
     The query has started and its first batch arrived when this returns, so a bad
     filter, an unreachable server or a timeout before the first line are errors

@@ -323,17 +323,3 @@ def lines_export_tables(  # noqa: ANN201
     query = _selected(spark, path, f, patterns)
     for piece in export_pieces(query, newest, piece_bytes):
         yield from stream_arrow(query.where(piece).orderBy(*_order(newest)).select(*_output()))
-
-
-def lines_export(  # noqa: ANN201
-    spark,  # noqa: ANN001
-    path: str,
-    f: LinesFilter,
-    *,
-    piece_bytes: int = EXPORT_PIECE_BYTES,
-    patterns: str | None = None,
-) -> Iterator[list[Line]]:
-    """`lines_export_tables` as lists of lines."""
-    for table in lines_export_tables(spark, path, f, piece_bytes=piece_bytes, patterns=patterns):
-        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        yield [Line._make(values) for values in zip(*columns, strict=True)]

@@ -273,12 +273,23 @@ def test_the_context_of_a_line_is_the_lines_around_it_in_its_file(spark, stored)
     assert len(lines_layout.row_id_ranges(blocks, 2, 45, 85)) == 2
 
 
+def _ids(tables) -> list[tuple[int, int]]:
+    """(file, row_id) of every row of an export's Arrow tables, in order."""
+    return [
+        (file, row_id)
+        for table in tables
+        for file, row_id in zip(
+            table.column("file").to_pylist(), table.column("row_id").to_pylist(), strict=True
+        )
+    ]
+
+
 def test_an_export_is_every_matching_line_in_order(spark, stored):
-    from spark_client.engine.lines_query import lines_export
+    from spark_client.engine.lines_query import lines_export_tables
 
     path, records, _blocks = stored
     for f in (LinesFilter(), LinesFilter(levels=("WARN",), order=OLDEST), LinesFilter(q="zzz-nothing")):
-        got = [(line.file, line.row_id) for batch in lines_export(spark, path, f) for line in batch]
+        got = _ids(lines_export_tables(spark, path, f))
         assert got == reference(records, f)
 
 
@@ -287,7 +298,7 @@ def test_an_export_in_pieces_is_the_same_lines_in_the_same_order(spark, stored, 
     """Pieces of 3 000 bytes: many ranges of time, then row-id ranges of the lines
     without one (cut every 25 row ids here)."""
     from spark_client.engine import lines_query
-    from spark_client.engine.lines_query import _selected, export_pieces, lines_export
+    from spark_client.engine.lines_query import _selected, export_pieces, lines_export_tables
 
     monkeypatch.setattr(lines_query, "UNTIMED_BLOCK_ROWS", 25)
     path, records, _blocks = stored
@@ -295,7 +306,7 @@ def test_an_export_in_pieces_is_the_same_lines_in_the_same_order(spark, stored, 
         expected = reference(records, f)
         pieces = export_pieces(_selected(spark, path, f), order == "newest", 3000)
         assert len(pieces) > 10
-        got = [(x.file, x.row_id) for batch in lines_export(spark, path, f, piece_bytes=3000) for x in batch]
+        got = _ids(lines_export_tables(spark, path, f, piece_bytes=3000))
         assert got == expected
 
 
