@@ -34,10 +34,20 @@ def rss_mb() -> float:
     return 0.0
 
 
-def patterns_cost(spark, path: str, options, workdir: Path, *, reps: int) -> dict[str, Any]:  # noqa: ANN001
+def patterns_cost(
+    spark,  # noqa: ANN001
+    path: str,
+    options,  # noqa: ANN001
+    workdir: Path,
+    *,
+    reps: int,
+    warm_up: bool = True,
+) -> dict[str, Any]:
     """Seconds per analysis with patterns and without (lines stored both times),
     `reps` of each in turns (which goes first alternates), the ratio of the
-    medians, the pattern step's own seconds, and RSS before and after each run."""
+    medians, the pattern step's own seconds, and RSS before and after each run.
+    `warm_up` runs each once untimed first (make bench skips it at 10M, where
+    one run is minutes and the JIT is long warm)."""
     from spark_client.engine import analyze
     from spark_client.types import InputFile
 
@@ -63,8 +73,9 @@ def patterns_cost(spark, path: str, options, workdir: Path, *, reps: int) -> dic
             info["rows"] = output.lines.rows
         return seconds
 
-    once(False)  # both paths compiled and JIT-warmed before either is timed
-    once(True)
+    if warm_up:  # both paths compiled and JIT-warmed before either is timed
+        once(False)
+        once(True)
     for rep in range(reps):
         for mine in (False, True) if rep % 2 == 0 else (True, False):
             timed[mine].append(round(once(mine), 3))

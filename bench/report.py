@@ -57,6 +57,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 stored["ratio"],
                 stored["ratio"] <= 1.25,
             )
+        mined = case.get("patterns_step")
+        if mined:
+            add(
+                f"analysis with patterns / without (lines stored both) <= 1.20 ({label})",
+                mined["ratio"],
+                mined["ratio"] <= 1.20,
+            )
     small = result.get("small_upload_to_result")
     if small:
         add(
@@ -140,6 +147,13 @@ def table(result: dict[str, Any]) -> str:
                 f"lines stored, {case['format']} {case['size']:,}: {stored['with']['median']:.2f} s with, "
                 f"{stored['without']['median']:.2f} s without (x{stored['ratio']}); "
                 f"{stored['lines_bytes'] / 1e6:.1f} MB on disk, {stored['disk_ratio']} of the input"
+            )
+        mined = case.get("patterns_step")
+        if mined:
+            lines.append(
+                f"pattern step, {case['format']} {case['size']:,}: {mined['with']['median']:.2f} s with, "
+                f"{mined['without']['median']:.2f} s without (x{mined['ratio']}); "
+                f"{mined.get('distinct_messages')} message keys, {mined.get('patterns')} patterns"
             )
     small = result.get("small_upload_to_result")
     if small:

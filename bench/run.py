@@ -29,6 +29,7 @@ from typing import Any
 
 from bench import datagen, report
 from bench.lines_cost import lines_cost
+from bench.patterns_cost import patterns_cost
 from bench.procs import MemoryWatch, free_port
 
 ROOT = Path(__file__).resolve().parent
@@ -347,8 +348,11 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
         case["worker_memory"] = worker
         case["analysis_id"] = a_runs[-1].analysis_id
         if size >= 1_000_000:
-            # Storing the lines (issue 20): the engine with and without them, in turns.
-            stored = lines_cost(spark, gen.path, options, root, reps=reps, warm_up=size < 5_000_000)
+            # Each step measured on its own, in turns on one session: storing the
+            # lines (issue 20) with patterns off, then the pattern step (issue 21)
+            # on top of the stored lines. `a` above has both.
+            warm = size < 5_000_000
+            stored = lines_cost(spark, gen.path, replace(options, patterns=None), root, reps=reps, warm_up=warm)
             case["lines_stored"] = stored
             print(
                 f"  {fmt:5s} {size:>10,}  lines stored {stored['with']['median']:.2f}s, not stored "
@@ -356,6 +360,14 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
                 f"{stored['disk_ratio']} of the input on disk",
                 flush=True,
             )
+            if options.patterns is not None:
+                mined = patterns_cost(spark, gen.path, options, root, reps=reps, warm_up=warm)
+                case["patterns_step"] = mined
+                print(
+                    f"  {fmt:5s} {size:>10,}  patterns {mined['with']['median']:.2f}s, without "
+                    f"{mined['without']['median']:.2f}s: x{mined['ratio']}",
+                    flush=True,
+                )
         cases.append(case)
     result["cases"] = cases
 

@@ -42,6 +42,9 @@ SCHEMA = ", ".join(f"{name} {kind}" for name, kind in STORED)
 # within one part file; zstd: the lines are text that compresses well.
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 COMPRESSION = "zstd"
+# Messages are mostly distinct: the writer's attempt at a dictionary for them is
+# work thrown away (1M CSV lines: 2.42 -> 2.29 s for the write, same bytes).
+NO_DICTIONARY = ("parquet.enable.dictionary#message", "false")
 # Parquet's default timestamp type (INT96) has no min/max statistics.
 TIMESTAMP_CONF = ("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
 # A CSV file with more skipped lines than this (say, double-spaced) is numbered
@@ -88,6 +91,7 @@ def write(  # noqa: ANN001
         .partitionBy(PARTITION_COLUMN)
         .option("compression", COMPRESSION)
         .option("parquet.block.size", ROW_GROUP_BYTES)
+        .option(*NO_DICTIONARY)
         .parquet(lines_dir)
     )
     return sorted(

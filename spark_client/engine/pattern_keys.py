@@ -5,8 +5,8 @@
    key masks (`analytics.patterns.key_masks`, default the number mask) applied,
    or of its loghub event template. Stored in the Parquet.
 2. After the aggregation (job 2), `key_figures` (job 3) reads the stored lines'
-   key, level, time and message, groups them by (key, sparkline bucket) and then
-   by key, and sends the `max_distinct` most frequent keys with one example
+   key, level, time and message, groups them by (key, sparkline bucket, level)
+   and then by key, and sends the `max_distinct` most frequent keys with one example
    message each: bounded rows, whatever the input. Only when there are more keys
    does a fourth small query count the totals, so that the rest can be given the
    catch-all pattern.
@@ -66,34 +66,51 @@ def _source(spark, lines_dir: str) -> DataFrame:  # noqa: ANN001
     return spark.read.schema(schema).parquet(lines_dir).where(F.col("message_key").isNotNull())
 
 
-def _aggregates(src: DataFrame, spark_line: Sparkline, examples: bool) -> list[Column]:
-    """Lines, error lines, lines per level, first and last time, lines per sparkline
-    bucket (a column each: numbers only, so the figures need no sort), and with
-    `examples` one message and template."""
+def _figures(src: DataFrame, by: list[str], spark_line: Sparkline, examples: bool) -> DataFrame:
+    """Per `by` (or over all lines): lines, error lines, lines per level, first and
+    last time, lines per sparkline bucket (a column each: numbers only, so the
+    figures need no sort), and with `examples` one message and template.
+
+    Two groupings: the lines by (`by`, bucket, level) first, with plain counts,
+    then those rows - far fewer than the lines - into a column per level and
+    per bucket. Thirty conditional sums over every line cost a third of the
+    step at 1M lines (0.93 -> 0.66 s)."""
     ts, level = F.col("ts"), F.col("level")
-    buckets = []
+    bucket = F.lit(None).cast("int")
     if spark_line.start is not None:
         seconds = F.unix_seconds(ts) - F.lit(spark_line.start)
-        index = F.least(F.floor(seconds / F.lit(spark_line.bucket_seconds)), F.lit(spark_line.buckets - 1))
+        bucket = F.least(F.floor(seconds / F.lit(spark_line.bucket_seconds)), F.lit(spark_line.buckets - 1))
+    first = [
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.col("is_error").cast("long")).alias("e"),
+        F.min(ts).alias("min_ts"),
+        F.max(ts).alias("max_ts"),
+    ]
+    if examples:
+        # The least, not any: the same lines give the same example, and so the
+        # same templates, in every analysis.
+        first += [
+            F.min(F.substring("message", 1, KEY_CHARS)).alias("ex"),
+            F.min("event_template").alias("tp"),
+        ]
+    parts = src.groupBy(*by, bucket.alias("bucket"), level.alias("level")).agg(*first)
+    n, part_bucket = F.col("n"), F.col("bucket")
+    buckets = []
+    if spark_line.start is not None:
         buckets = [
-            F.sum(F.when(index == i, 1).otherwise(0)).alias(f"b{i}") for i in range(spark_line.buckets)
+            F.sum(F.when(part_bucket == i, n).otherwise(0)).alias(f"b{i}") for i in range(spark_line.buckets)
         ]
     aggs = [
-        F.count(F.lit(1)).alias("cnt"),
-        F.sum(F.col("is_error").cast("long")).alias("errors"),
-        *[F.sum(F.when(level == lv, 1).otherwise(0)).alias(f"lv_{lv}") for lv in LEVELS],
-        F.date_format(F.min(ts), ISO_SECONDS).alias("first"),
-        F.date_format(F.max(ts), ISO_SECONDS).alias("last"),
+        F.sum(n).alias("cnt"),
+        F.sum("e").alias("errors"),
+        *[F.sum(F.when(F.col("level") == lv, n).otherwise(0)).alias(f"lv_{lv}") for lv in LEVELS],
+        F.date_format(F.min("min_ts"), ISO_SECONDS).alias("first"),
+        F.date_format(F.max("max_ts"), ISO_SECONDS).alias("last"),
         *buckets,
     ]
     if examples:
-        aggs += [
-            # The least, not any: the same lines give the same example, and so the
-            # same templates, in every analysis.
-            F.min(F.substring("message", 1, KEY_CHARS)).alias("example"),
-            F.min("event_template").alias("template"),
-        ]
-    return aggs
+        aggs += [F.min("ex").alias("example"), F.min("tp").alias("template")]
+    return parts.groupBy(*by).agg(*aggs) if by else parts.agg(*aggs)
 
 
 def _row_figures(row, key: int | None, buckets: int) -> KeyFigures:  # noqa: ANN001 - Row
@@ -122,14 +139,14 @@ def key_figures(
     then a top-k), and the rest past the cap (None when every key was collected)."""
     src = _source(spark, lines_dir)
     n = spark_line.buckets if spark_line.start is not None else 0
-    keys = src.groupBy("message_key").agg(*_aggregates(src, spark_line, examples=True))
+    keys = _figures(src, ["message_key"], spark_line, examples=True)
     rows = keys.orderBy(F.desc("cnt"), F.asc("message_key")).limit(max_distinct + 1).collect()
     stats["spark_queries"] += 1
     figures = [_row_figures(r, int(r["message_key"]), n) for r in rows]
     if len(figures) <= max_distinct:
         return figures, None
     beyond, figures = figures[max_distinct], figures[:max_distinct]
-    total = src.agg(*_aggregates(src, spark_line, examples=False)).collect()[0]
+    total = _figures(src, [], spark_line, examples=False).collect()[0]
     stats["spark_queries"] += 1
     return figures, rest_of(_row_figures(total, None, n), figures, beyond.example)
 
