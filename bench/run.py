@@ -352,7 +352,9 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
             # lines (issue 20) with patterns off, then the pattern step (issue 21)
             # on top of the stored lines. `a` above has both.
             warm = size < 5_000_000
-            stored = lines_cost(spark, gen.path, replace(options, patterns=None), root, reps=reps, warm_up=warm)
+            stored = lines_cost(
+                spark, gen.path, replace(options, patterns=None), root, reps=reps, warm_up=warm
+            )
             case["lines_stored"] = stored
             print(
                 f"  {fmt:5s} {size:>10,}  lines stored {stored['with']['median']:.2f}s, not stored "
