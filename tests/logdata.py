@@ -30,19 +30,34 @@ SPELLINGS = {
     "CRITICAL": ["CRITICAL", "FATAL", "crit", "EMERG", "ALERT", "PANIC", "Emergency"],
 }
 
-# Message templates: (text with placeholders, expected masked error type).
+# Message templates: (text with placeholders, expected masked error type, expected
+# pattern). The masked type is an error line's type when patterns are off (the
+# engine alone); the pattern is its type in an analysis that mines patterns (the
+# platform's default): one type per event, numbers, IPs, ids and quoted text as
+# <*>. A {word} stays in the pattern while the analysis holds at most
+# CONSTANT_ALTERNATIVES words for it (a few alternatives are events, many are a
+# value: config.yaml's analytics.patterns.constant_alternatives).
 TEMPLATES = [
-    ("Connection timeout after {n}s to {ip}", "Connection timeout after <NUM>s to <IP>"),
-    ('User "{word}" login failed', 'User "<STR>" login failed'),
-    ("Disk {hex} usage at {n} percent", "Disk <HEX> usage at <NUM> percent"),
-    ("Request {uuid} aborted by upstream", "Request <UUID> aborted by upstream"),
-    ("Payment declined for order {n}", "Payment declined for order <NUM>"),
-    ("Cache miss for key {word}", "Cache miss for key {word}"),
-    ("Worker started with pid {n}", "Worker started with pid <NUM>"),
-    ("Retrying job {n} in {n2} ms", "Retrying job <NUM> in <NUM> ms"),
-    ("Kernel panic in module {word}", "Kernel panic in module {word}"),
-    ("Access denied for client {ip}", "Access denied for client <IP>"),
+    (
+        "Connection timeout after {n}s to {ip}",
+        "Connection timeout after <NUM>s to <IP>",
+        "Connection timeout after <*> to <*>",
+    ),
+    ('User "{word}" login failed', 'User "<STR>" login failed', "User <*> login failed"),
+    ("Disk {hex} usage at {n} percent", "Disk <HEX> usage at <NUM> percent", "Disk <*> usage at <*> percent"),
+    (
+        "Request {uuid} aborted by upstream",
+        "Request <UUID> aborted by upstream",
+        "Request <*> aborted by upstream",
+    ),
+    ("Payment declined for order {n}", "Payment declined for order <NUM>", "Payment declined for order <*>"),
+    ("Cache miss for key {word}", "Cache miss for key {word}", "Cache miss for key {word}"),
+    ("Worker started with pid {n}", "Worker started with pid <NUM>", "Worker started with pid <*>"),
+    ("Retrying job {n} in {n2} ms", "Retrying job <NUM> in <NUM> ms", "Retrying job <*> in <*>"),
+    ("Kernel panic in module {word}", "Kernel panic in module {word}", "Kernel panic in module {word}"),
+    ("Access denied for client {ip}", "Access denied for client <IP>", "Access denied for client <*>"),
 ]
+CONSTANT_ALTERNATIVES = 3
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa"]
 SERVICES = ["api", "auth", "billing", "search", "worker", "gateway", "db"]
 ENDPOINTS = ["/api/users", "/api/orders", "/login", "/search", "/health"]
@@ -76,10 +91,13 @@ class Event:
     service: str | None
     endpoint: str | None
     status: int = 200  # access logs
+    kind: int = -1  # its TEMPLATES entry (-1: not made from one)
+    word: str | None = None  # the {word} of its message, if it has one
 
 
-def _message(rng: random.Random) -> tuple[str, str, str | None]:
-    text, masked = rng.choice(TEMPLATES)
+def _message(rng: random.Random) -> tuple[str, str, str | None, int, str | None]:
+    kind = rng.randrange(len(TEMPLATES))
+    text, masked, _ = TEMPLATES[kind]
     ip = f"10.{rng.randint(0, 3)}.{rng.randint(0, 9)}.{rng.randint(1, 30)}"
     values = {
         "n": rng.randint(1, 99999),
@@ -90,7 +108,8 @@ def _message(rng: random.Random) -> tuple[str, str, str | None]:
         "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
     }
     message = text.format(**values)
-    return message, masked.format(word=values["word"]), ip if "{ip}" in text else None
+    word = values["word"] if "{word}" in text else None
+    return message, masked.format(word=values["word"]), ip if "{ip}" in text else None, kind, word
 
 
 def make_events(
@@ -108,7 +127,7 @@ def make_events(
     rng = random.Random(seed)
     events = []
     for i in range(n):
-        message, masked, msg_ip = _message(rng)
+        message, masked, msg_ip, kind, word = _message(rng)
         if explicit_levels:
             level = rng.choices(LEVELS, weights=[5, 60, 15, 15, 5])[0]
             spelling = rng.choice(SPELLINGS[level])
@@ -137,9 +156,30 @@ def make_events(
                 ip_column=column_ip,
                 service=rng.choice(SERVICES) if with_service else None,
                 endpoint=rng.choice(ENDPOINTS),
+                kind=kind,
+                word=word,
             )
         )
     return events
+
+
+def pattern_types(events: list[Event]) -> list[Event]:
+    """The events with the error type an analysis that mines patterns gives them:
+    their pattern (TEMPLATES). `events` is everything the analysis reads: whether
+    a {word} stays depends on how many words the analysis holds for its template."""
+    words: dict[int, set[str]] = {}
+    for e in events:
+        if e.word is not None:
+            words.setdefault(e.kind, set()).add(e.word)
+
+    def pattern(e: Event) -> str:
+        template = TEMPLATES[e.kind][2]
+        if e.word is None:
+            return template
+        many = len(words[e.kind]) > CONSTANT_ALTERNATIVES
+        return template.format(word="<*>" if many else e.word)
+
+    return [replace(e, error_type=pattern(e)) if e.kind >= 0 else e for e in events]
 
 
 # --------------------------------------------------------------------------- rendering

@@ -15,6 +15,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, Observation
@@ -24,7 +25,7 @@ from spark_client.engine.detect import Detected
 from spark_client.engine.files import csv_skipped_lines
 from spark_client.engine.normalize import SAMPLE_CHARS
 from spark_client.engine.parsers import csv_multiline
-from spark_client.engine.pattern_keys import message_key
+from spark_client.engine.pattern_keys import ISO_SECONDS, MAPPING_SCHEMA, message_key, with_patterns
 from spark_client.lines_layout import COLUMNS, PARTITION_COLUMN, LinesManifest, number_blocks
 from spark_client.rows import NORMALISED_COLUMNS
 
@@ -70,16 +71,28 @@ def stored(norm: DataFrame, key_masks: Sequence[str] | None = None) -> DataFrame
     return norm.select(*[exprs.get(name, F.col(name)).alias(name) for name, _ in STORED])
 
 
+@dataclass(frozen=True)
+class Written:
+    """What job 1 saw while it wrote: (file, block_start, base_row_id) of every
+    Spark partition that read rows (its first row has index 0 in the partition),
+    and the first and last time of any line (ISO seconds, as the summary's)."""
+
+    starts: list[tuple[int, int, int]]
+    first_ts: str | None
+    last_ts: str | None
+
+
 def write(  # noqa: ANN001
     spark, norm: DataFrame, lines_dir: str, key_masks: Sequence[str] | None = None
-) -> list[tuple[int, int, int]]:
-    """Job 1: write the rows; returns (file, block_start, base_row_id) of every
-    Spark partition that read rows (its first row has index 0 in the partition)."""
+) -> Written:
+    """Job 1: write the rows."""
     first = F.col("row_id").bitwiseAND((1 << PARTITION_BITS) - 1) == 0
     starts = Observation(f"lines_blocks_{uuid.uuid4().hex}")
     observed = norm.observe(
         starts,
         F.collect_list(F.when(first, F.struct("file_id", "block_start", "row_id"))).alias("starts"),
+        F.date_format(F.min("ts"), ISO_SECONDS).alias("first_ts"),
+        F.date_format(F.max("ts"), ISO_SECONDS).alias("last_ts"),
     )
     spark.conf.set(*TIMESTAMP_CONF)
     (
@@ -94,14 +107,21 @@ def write(  # noqa: ANN001
         .option(*NO_DICTIONARY)
         .parquet(lines_dir)
     )
-    return sorted(
-        {(int(r["file_id"]), int(r["block_start"]), int(r["row_id"])) for r in starts.get["starts"]}
+    seen = starts.get
+    return Written(
+        starts=sorted({(int(r["file_id"]), int(r["block_start"]), int(r["row_id"])) for r in seen["starts"]}),
+        first_ts=seen["first_ts"],
+        last_ts=seen["last_ts"],
     )
 
 
-def read(spark, lines_dir: str) -> DataFrame:  # noqa: ANN001
-    """Job 2's input: the stored rows as the normalised columns the aggregation reads."""
+def read(spark, lines_dir: str, mapping: str | None = None) -> DataFrame:  # noqa: ANN001
+    """Job 2's input: the stored rows as the normalised columns the aggregation
+    reads; with the key -> pattern `mapping` an error line's type is its pattern
+    (pattern_keys.with_patterns)."""
     df = spark.read.schema(SCHEMA).parquet(lines_dir)
+    if mapping is not None:
+        df = with_patterns(df, spark.read.schema(MAPPING_SCHEMA).parquet(mapping))
     status = F.col("status")
     raw = status.isin("unparsed", "continuation")
     exprs = {

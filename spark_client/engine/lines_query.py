@@ -9,7 +9,8 @@ groups by their min/max statistics.
 
 With `patterns` (the analysis's key -> pattern mapping, engine.pattern_keys) each
 line is joined to its pattern (the mapping is small: broadcast); a line whose key
-is not in it (past the miner's cap) has the catch-all pattern.
+is not in it (past the miner's cap) has the catch-all pattern. An error line's
+type is its pattern, as in the analysis's results.
 
 Order is a unique key, (ts, file, row_id), lines without a time last in both
 orders; a page is the first `limit` rows after the cursor in that order, which
@@ -25,7 +26,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID
+from spark_client.engine.pattern_keys import MAPPING_SCHEMA, with_patterns
 from spark_client.engine.query import stream_arrow
 from spark_client.lines_filter import (
     NEWEST,
@@ -39,7 +40,6 @@ from spark_client.lines_filter import (
 from spark_client.lines_layout import COLUMN_NAMES, COLUMNS
 
 SCHEMA = ", ".join(f"`{name}` {kind}" for name, kind in COLUMNS)
-MAPPING_SCHEMA = "message_key bigint, pattern_id string, pattern string"
 # An export is sent as queries of about this many bytes of lines each (export_pieces).
 EXPORT_PIECE_BYTES = 64 * 1024 * 1024
 BUCKETS_PER_PIECE = 20
@@ -77,7 +77,8 @@ def _output() -> list[Column | str]:
 
 def lines_frame(spark, path: str, patterns: str | None = None) -> DataFrame:  # noqa: ANN001 - SparkSession
     """The stored lines at `path` (an absolute directory, or a URI Spark reads), each
-    with its `pattern_id` and `pattern` from the mapping at `patterns` (null without)."""
+    with its `pattern_id` and `pattern` from the mapping at `patterns` (null without),
+    an error line's `error_type` its pattern (pattern_keys.with_patterns)."""
     if patterns is None:
         none = F.lit(None).cast("string")
         return (
@@ -87,12 +88,7 @@ def lines_frame(spark, path: str, patterns: str | None = None) -> DataFrame:  # 
         )
     lines = spark.read.schema(SCHEMA + ", message_key bigint").parquet(path)
     mapping = spark.read.schema(MAPPING_SCHEMA).parquet(patterns)
-    key = F.col("message_key")
-    return lines.join(F.broadcast(mapping), on="message_key", how="left").select(
-        *COLUMN_NAMES,
-        F.when(key.isNotNull(), F.coalesce(F.col("pattern_id"), F.lit(CATCH_ALL_ID))).alias("pattern_id"),
-        F.when(key.isNotNull(), F.coalesce(F.col("pattern"), F.lit(CATCH_ALL))).alias("pattern"),
-    )
+    return with_patterns(lines, mapping).select(*COLUMN_NAMES, "pattern_id", "pattern")
 
 
 def _moment(value: int) -> Column:

@@ -22,7 +22,10 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spark_client.engine.error_masks import ERROR_TYPE_CHARS
 from spark_client.engine.pattern_mining import (
+    CATCH_ALL,
+    CATCH_ALL_ID,
     KeyFigures,
     Mined,
     Sparkline,
@@ -39,6 +42,10 @@ KEY_CHARS = 1000
 # `_` when it reads the lines, so the lines dataset stays the lines.
 MAPPING_DIR = "_patterns"
 MAPPING_FILE = "keys.parquet"
+# `error_type`: the type of the key's error lines (its pattern, cut as error types
+# are). A mapping written before error types were patterns has no such column:
+# read with this schema it is null, and those lines keep their stored type.
+MAPPING_SCHEMA = "message_key bigint, pattern_id string, pattern string, error_type string"
 ISO_SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
 # The replacement of every key mask: any constant groups alike.
 KEY_MASK_REPLACEMENT = "<*>"
@@ -58,6 +65,32 @@ def message_key(message: Column, template: Column, masks: Sequence[str]) -> Colu
         text = F.regexp_replace(text, key_regex(masks), KEY_MASK_REPLACEMENT)
     return F.when(template.isNotNull(), F.xxhash64(F.lit(1), template)).when(
         message.isNotNull(), F.xxhash64(F.lit(0), text)
+    )
+
+
+def with_patterns(lines: DataFrame, mapping: DataFrame) -> DataFrame:
+    """The stored lines with their `pattern_id` and `pattern` (the mapping is small:
+    broadcast), and each error line's `error_type` its pattern (the mapping's
+    `error_type`). A line whose key is not in the mapping (past the miner's cap)
+    has the catch-all pattern and keeps its masked message as its error type."""
+    key, mapped, typed = F.col("message_key"), F.col("_pattern"), F.col("_error_type")
+    error_type = F.when(F.col("is_error") & typed.isNotNull(), typed).otherwise(F.col("error_type"))
+    joined = lines.join(
+        F.broadcast(
+            mapping.select(
+                "message_key",
+                F.col("pattern_id").alias("_id"),
+                F.col("pattern").alias("_pattern"),
+                F.col("error_type").alias("_error_type"),
+            )
+        ),
+        on="message_key",
+        how="left",
+    )
+    return joined.select(
+        *[error_type.alias(c) if c == "error_type" else c for c in lines.columns],
+        F.when(key.isNotNull(), F.coalesce(F.col("_id"), F.lit(CATCH_ALL_ID))).alias("pattern_id"),
+        F.when(key.isNotNull(), F.coalesce(mapped, F.lit(CATCH_ALL))).alias("pattern"),
     )
 
 
@@ -163,15 +196,19 @@ def write_mapping(lines_dir: str, mapping: list[tuple[int, str, str]]) -> None:
             "message_key": pa.array([m[0] for m in mapping], pa.int64()),
             "pattern_id": pa.array([m[1] for m in mapping], pa.string()),
             "pattern": pa.array([m[2] for m in mapping], pa.string()),
+            "error_type": pa.array([m[2][:ERROR_TYPE_CHARS] for m in mapping], pa.string()),
         }
     )
     pq.write_table(table, folder / MAPPING_FILE, compression="zstd")
 
 
-def mine_patterns(spark, lines_dir: str, summary: dict, options: EngineOptions, stats: dict) -> Mined:  # noqa: ANN001
-    """Job 3 and the mining: the document's `patterns`, and the mapping written."""
+def mine_patterns(  # noqa: ANN001
+    spark, lines_dir: str, span: tuple[str | None, str | None], options: EngineOptions, stats: dict
+) -> Mined:
+    """Job 3 and the mining: the document's `patterns`, and the mapping written.
+    `span`: the first and last time of the lines (ISO seconds), for the sparklines."""
     config = options.patterns
-    spark_line = sparkline_for(summary.get("first_ts"), summary.get("last_ts"))
+    spark_line = sparkline_for(*span)
     keys, rest = key_figures(spark, lines_dir, spark_line, config.max_distinct, stats)
     mined = patterns_of(keys, rest, config, spark_line, max_listed=options.patterns_max_listed)
     write_mapping(lines_dir, mined.mapping)

@@ -5,8 +5,10 @@ detect (Python, file heads) -> read + normalise each file (Spark plans, lazy)
 
 With a lines directory, the union is first written there as the stored lines
 (engine.lines) and the aggregation reads them back: two queries, one parse. With
-patterns on, a third query groups the stored lines by message key and the worker
-mines the keys' examples (engine.pattern_keys, docs/patterns.md).
+patterns on, a query between the two groups the stored lines by message key, the
+worker mines the keys' examples and writes the key -> pattern mapping
+(engine.pattern_keys, docs/patterns.md), and the aggregation joins it: an error
+line's type is its pattern.
 """
 
 from __future__ import annotations
@@ -289,21 +291,28 @@ def _analyze_detected(
     try:
         source = norm
         mine = lines_dir is not None and options.patterns is not None
+        mined = None
         if lines_dir:
             key_masks = options.pattern_key_masks if mine else None
-            starts = lines.write(spark, norm, lines_dir, key_masks)
+            written = lines.write(spark, norm, lines_dir, key_masks)
             stats["spark_queries"] += 1
             stats["lines_write_seconds"] = round(time.monotonic() - t0, 3)
-            source = lines.read(spark, lines_dir)
+            mapping = None
+            if mine:
+                # Mined before the aggregation, which reads an error line's pattern
+                # as its error type.
+                t1 = time.monotonic()
+                span = (written.first_ts, written.last_ts)
+                mined = pattern_keys.mine_patterns(spark, lines_dir, span, options, stats)
+                mapping = str(Path(lines_dir) / pattern_keys.MAPPING_DIR)
+                stats["patterns_seconds"] = round(time.monotonic() - t1, 3)
+            source = lines.read(spark, lines_dir, mapping)
         output = assemble(result_rows(source, options, stats), reports, options, stats, file_ids)
-        if mine:
-            t1 = time.monotonic()
-            mined = pattern_keys.mine_patterns(spark, lines_dir, output.summary, options, stats)
+        if mined is not None:
             output.patterns = mined.document
             output.patterns_mapping = pattern_keys.MAPPING_DIR
-            stats["patterns_seconds"] = round(time.monotonic() - t1, 3)
         if lines_dir:
-            output.lines = lines.manifest(spark, lines_dir, starts, file_ids, skipped.result())
+            output.lines = lines.manifest(spark, lines_dir, written.starts, file_ids, skipped.result())
     except TimestampRecheck:
         raise  # for analyze() to run again, not an analysis error
     except Exception as exc:

@@ -29,7 +29,15 @@ from analyses.models import Analysis, AnalysisResult
 from analyses.services.create import LocalFile, analysis_create
 from analyses.services.execute import analysis_execute
 from spark_client import lines_layout
-from tests.logdata import ERRORS, Event, make_events, render_csv, render_jsonl, render_log4j_iso
+from tests.logdata import (
+    ERRORS,
+    Event,
+    make_events,
+    pattern_types,
+    render_csv,
+    render_jsonl,
+    render_log4j_iso,
+)
 
 HEAVY_REGEX = "a.*b.*c.*d.*e.*f"
 FILLER = "xyz0123456789" * 12
@@ -126,21 +134,29 @@ def generated(seed: int = 20) -> tuple[dict[str, str], list[Expected]]:
     expected: list[Expected] = []
 
     # CSV: a header, every 17th time unreadable, formula messages on lines that are no errors.
-    events = make_events(200, seed=seed, span_hours=5 * 24, no_ts_every=17)
-    for i, e in enumerate(events):
+    csv_events = make_events(200, seed=seed, span_hours=5 * 24, no_ts_every=17)
+    for i, e in enumerate(csv_events):
         if i % 23 == 5 and e.level not in ERRORS:
-            events[i] = replace(e, message=FORMULAS[i % len(FORMULAS)], ip=e.ip_column)
+            csv_events[i] = replace(
+                e, message=FORMULAS[i % len(FORMULAS)], ip=e.ip_column, kind=-1, word=None
+            )
         elif i % 31 == 9 and e.level not in ERRORS:
-            events[i] = replace(e, message=MARKUP, ip=e.ip_column)
+            csv_events[i] = replace(e, message=MARKUP, ip=e.ip_column, kind=-1, word=None)
+    log_events = make_events(
+        150, seed=seed + 1, start=datetime(2024, 3, 2, 6), span_hours=4 * 24, with_ip_column=False
+    )
+    json_events = make_events(60, seed=seed + 2, start=datetime(2024, 3, 4), span_hours=48, no_ts_every=9)
+    # The platform mines patterns: an error line's type is its pattern, which
+    # depends on every message of the analysis.
+    typed = pattern_types(csv_events + log_events + json_events)
+    events = typed[: len(csv_events)]
     csv_text = render_csv(events)
     expected += [
         _ok("app.csv", i + 2, e, ts=e.ts, service=e.service, message=e.message) for i, e in enumerate(events)
     ]
 
     # log4j: milliseconds, a class as the service, stack traces, blank and unparsed lines.
-    events = make_events(
-        150, seed=seed + 1, start=datetime(2024, 3, 2, 6), span_hours=4 * 24, with_ip_column=False
-    )
+    events = typed[len(csv_events) : len(csv_events) + len(log_events)]
     rendered = render_log4j_iso(events).splitlines()
     lines: list[str] = []
     for i, (e, text) in enumerate(zip(events, rendered, strict=True)):
@@ -162,7 +178,7 @@ def generated(seed: int = 20) -> tuple[dict[str, str], list[Expected]]:
     log_text = "\n".join(lines) + "\n"
 
     # JSON lines: a line that is no JSON and a blank line among them, some without a time.
-    events = make_events(60, seed=seed + 2, start=datetime(2024, 3, 4), span_hours=48, no_ts_every=9)
+    events = typed[len(csv_events) + len(log_events) :]
     json_lines = render_jsonl(events).splitlines()
     json_lines.insert(30, "{this is not json")
     json_lines.insert(45, "")

@@ -179,9 +179,12 @@ def test_a_file_dated_in_the_default_year_says_so_and_a_rerun_gives_it_a_year(cl
 
 
 def test_the_error_types_table_shows_20_and_the_rest_behind_show_all(client_for, bob, spark_url):
+    # 27 events (error types are patterns: "failure kind AA" ... "failure kind BA"
+    # would be one, "failure kind <*>"); event k has k + 1 lines.
+    codes = [f"{chr(65 + k // 26)}{chr(65 + k % 26)}" for k in range(27)]
     csv = "timestamp,log_level,message\n" + "".join(
-        f"2024-01-01 00:{k:02d}:00,ERROR,failure kind {chr(65 + k // 26)}{chr(65 + k % 26)}\n" * (k + 1)
-        for k in range(27)
+        f"2024-01-01 00:{k:02d}:00,ERROR,{c} subsystem {c.lower()}x failed\n" * (k + 1)
+        for k, c in enumerate(codes)
     )
     client = client_for(bob)
     analysis_id = client.post(
@@ -194,7 +197,7 @@ def test_the_error_types_table_shows_20_and_the_rest_behind_show_all(client_for,
     assert top.count("<tr>") == 1 + 20 and rest.count("<tr>") == 1 + 7
     assert "Show all 27 error types" in rest
     assert re.findall(r"<tr><td>(\d+)</td>", top + rest) == [str(i) for i in range(1, 28)]
-    assert "failure kind BA</td><td>27<" in top  # the most frequent first, as in the chart
+    assert "BA subsystem bax failed</td><td>27<" in top  # the most frequent first, as in the chart
     # The page's order: summary, alerts, charts, tables, files.
     order = [
         html.index(marker)

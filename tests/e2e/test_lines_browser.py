@@ -26,7 +26,7 @@ from tests.logdata import Event, render_csv
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.spark]
 
 LOGIN = 'User "{word}" login failed'
-LOGIN_TYPE = 'User "<STR>" login failed'
+LOGIN_TYPE = "User <*> login failed"  # error types are patterns (docs/patterns.md)
 WORD = "gamma"
 PAGE = 50
 

@@ -19,6 +19,7 @@ import yaml
 
 from spark_client import lines_layout
 from spark_client.engine import analyze
+from spark_client.engine.lines_query import lines_frame
 from spark_client.engine.pattern_keys import MAPPING_DIR, MAPPING_FILE, key_regex
 from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID, sparkline_for
 from spark_client.mining import miner_config, pattern_id
@@ -72,6 +73,7 @@ def stored(lines_dir: Path, blocks) -> list[dict]:
     }
     for r in rows:
         r["line"] = lines_layout.line_number(blocks, r["file"], r["row_id"])
+        r["mapped"] = r["message_key"] in mapping
         r["pattern_id"], r["pattern"] = (
             (None, None)
             if r["message_key"] is None
@@ -115,6 +117,19 @@ def check_document(patterns: dict, rows: list[dict]) -> None:
         assert p["sparkline"] == expected, p["template"]
 
 
+def check_error_types(output, rows: list[dict]) -> Counter:
+    """The analysis's error types are its error lines' patterns (cut to 300
+    characters); a line whose key was past the miner's cap keeps its masked
+    message. Returns the expected count per type."""
+    expected = Counter(r["pattern"][:300] if r["mapped"] else r["error_type"] for r in rows if r["is_error"])
+    assert expected, "the sample has error lines"
+    assert output.summary["distinct_error_types"] == len(expected)
+    listed = output.tables["errors_by_type"]
+    assert listed and all(row["count"] == expected[row["error_type"]] for row in listed)
+    assert [row["count"] for row in listed] == sorted(expected.values(), reverse=True)[: len(listed)]
+    return expected
+
+
 def test_loghub_csv_lines_keep_their_event_template(spark, tmp_path):
     rows = loghub_rows("Hadoop")
     text = (LOGHUB / "Hadoop_2k.log_structured.csv").read_text(encoding="utf-8")
@@ -147,6 +162,9 @@ def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path):
     assert patterns["sparkline"]["bucket_seconds"] % 3600 == 0
     check_document(patterns, got)
     assert output.stats["spark_queries"] == 3 and output.stats["patterns_seconds"] > 0
+    types = check_error_types(output, got)
+    # One event, one type: each pattern's error lines are one error type.
+    assert set(types) == {r["pattern"][:300] for r in got if r["is_error"]}
     # The mapping counts as the lines' bytes on disk (it is deleted with them).
     assert output.lines.bytes == sum(p.stat().st_size for p in lines_dir.rglob("*") if p.is_file())
 
@@ -166,6 +184,9 @@ def test_keys_past_the_cap_get_the_catch_all_pattern(spark, tmp_path):
     assert sum(p["count"] for p in patterns["items"]) == len(got)
     check_document(patterns, got)
     assert output.stats["spark_queries"] == 4
+    types = check_error_types(output, got)
+    unmapped = {r["error_type"] for r in got if r["is_error"] and not r["mapped"]}
+    assert unmapped and unmapped <= set(types) and CATCH_ALL not in types
 
 
 def test_without_patterns_the_lines_have_no_keys(spark, tmp_path):
@@ -197,3 +218,28 @@ def test_the_key_regex_of_the_shipped_masks_is_linear():
     for pattern in KEY_MASKS:
         assert problems(pattern) == [], pattern
     assert key_regex(KEY_MASKS) == "|".join(f"(?:{p})" for p in KEY_MASKS)
+
+
+def test_a_mapping_from_before_error_types_were_patterns_keeps_the_stored_types(spark, tmp_path):
+    """Lines of an analysis stored before this change: their mapping has no
+    `error_type`, their results hold masked types, and the Lines view must agree."""
+    rows = loghub_rows("Linux")
+    output, lines_dir = run(spark, tmp_path, "linux.log", linux_syslog(rows), pattern_options())
+    mapping = lines_dir / MAPPING_DIR / MAPPING_FILE
+    table = pq.read_table(mapping)
+    assert table.column("error_type").to_pylist() == [p[:300] for p in table.column("pattern").to_pylist()]
+    got = stored(lines_dir, output.lines.blocks)
+    frame = lines_frame(spark, str(lines_dir), str(mapping.parent))
+    shown = {(r["file"], r["row_id"]): r["error_type"] for r in frame.collect()}
+    assert {k for k, v in shown.items() if v is not None} == {
+        (r["file"], r["row_id"]) for r in got if r["is_error"]
+    }
+    assert all(shown[(r["file"], r["row_id"])] == r["pattern"][:300] for r in got if r["is_error"])
+
+    pq.write_table(table.drop_columns(["error_type"]), mapping)
+    old = {
+        (r["file"], r["row_id"]): r["error_type"]
+        for r in lines_frame(spark, str(lines_dir), str(mapping.parent)).collect()
+    }
+    assert old == {(r["file"], r["row_id"]): r["error_type"] for r in got}
+    assert any(r["error_type"] != r["pattern"][:300] for r in got if r["is_error"])
