@@ -115,13 +115,19 @@ def write(  # noqa: ANN001
     )
 
 
-def read(spark, lines_dir: str, mapping: str | None = None) -> DataFrame:  # noqa: ANN001
+def read(  # noqa: ANN001
+    spark, lines_dir: str, mapping: str | None = None, error_levels: Sequence[str] = ()
+) -> DataFrame:
     """Job 2's input: the stored rows as the normalised columns the aggregation
-    reads; with the key -> pattern `mapping` an error line's type is its pattern
-    (pattern_keys.with_patterns)."""
+    reads. With the key -> pattern `mapping` an error line's type is its pattern
+    (pattern_keys.with_patterns): only the lines of the `error_levels`' partition
+    directories are joined to it, the others are read as they are."""
     df = spark.read.schema(SCHEMA).parquet(lines_dir)
     if mapping is not None:
-        df = with_patterns(df, spark.read.schema(MAPPING_SCHEMA).parquet(mapping))
+        errors = F.col(PARTITION_COLUMN).isin(list(error_levels))
+        typed = with_patterns(df.where(errors), spark.read.schema(MAPPING_SCHEMA).parquet(mapping))
+        others = df.where(~errors | F.col(PARTITION_COLUMN).isNull())
+        df = others.unionByName(typed.select(*df.columns))
     status = F.col("status")
     raw = status.isin("unparsed", "continuation")
     exprs = {

@@ -86,7 +86,7 @@ def lines_frame(spark, path: str, patterns: str | None = None) -> DataFrame:  # 
             .parquet(path)
             .select("*", none.alias("pattern_id"), none.alias("pattern"))
         )
-    lines = spark.read.schema(SCHEMA + ", message_key bigint").parquet(path)
+    lines = spark.read.schema(SCHEMA + ", message_key bigint, event_template string").parquet(path)
     mapping = spark.read.schema(MAPPING_SCHEMA).parquet(patterns)
     return with_patterns(lines, mapping).select(*COLUMN_NAMES, "pattern_id", "pattern")
 

@@ -254,8 +254,13 @@ def normalize(
     *,
     iso_only: bool = False,
     assume_year: int | None = None,
+    mask_errors: bool = True,
 ) -> DataFrame:
     """Raw records -> normalised records.
+
+    `mask_errors` False (an analysis that mines patterns: an error line's type is
+    its pattern, engine.pattern_keys.with_patterns) leaves the error type of an
+    error line without an event template null instead of its masked message.
 
     `assume_year` is the year this file's year-less timestamps get (default
     `options.assume_year`); the rows that got it are marked `year_assumed`.
@@ -382,7 +387,10 @@ def normalize(
     # Only error rows without an event template need their message masked.
     keep = [c for c in NORMALISED_COLUMNS if c != "error_type"]
     needs_mask = F.col("is_error") & F.col("event_template").isNull()
-    masked = masked_in_steps(resolved, F.when(needs_mask, F.col("message")), keep)
+    if mask_errors:
+        masked = masked_in_steps(resolved, F.when(needs_mask, F.col("message")), keep)
+    else:
+        masked = resolved.select(*keep, F.lit(None).cast("string").alias("_masked"))
     error_type = F.coalesce(
         F.substring(F.col("event_template"), 1, ERROR_TYPE_CHARS),
         F.substring(F.trim(F.col("_masked")), 1, ERROR_TYPE_CHARS),

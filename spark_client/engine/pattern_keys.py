@@ -22,7 +22,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_client.engine.error_masks import ERROR_TYPE_CHARS
+from spark_client.engine.error_masks import ERROR_TYPE_CHARS, mask_message
 from spark_client.engine.pattern_mining import (
     CATCH_ALL,
     CATCH_ALL_ID,
@@ -72,9 +72,17 @@ def with_patterns(lines: DataFrame, mapping: DataFrame) -> DataFrame:
     """The stored lines with their `pattern_id` and `pattern` (the mapping is small:
     broadcast), and each error line's `error_type` its pattern (the mapping's
     `error_type`). A line whose key is not in the mapping (past the miner's cap)
-    has the catch-all pattern and keeps its masked message as its error type."""
+    has the catch-all pattern and its masked message as its error type (masked
+    here: the write leaves it null when it mines). A mapping from before error
+    types were patterns has no `error_type`: its lines keep their stored type."""
     key, mapped, typed = F.col("message_key"), F.col("_pattern"), F.col("_error_type")
-    error_type = F.when(F.col("is_error") & typed.isNotNull(), typed).otherwise(F.col("error_type"))
+    is_error, stored = F.col("is_error"), F.col("error_type")
+    error_type = (
+        F.when(~is_error, stored)
+        .when(typed.isNotNull(), typed)
+        .when(stored.isNull() & F.col("event_template").isNull(), mask_message(F.col("message")))
+        .otherwise(stored)
+    )
     joined = lines.join(
         F.broadcast(
             mapping.select(

@@ -233,6 +233,7 @@ def normalised(  # noqa: ANN201
     detected: dict[int, Detected],
     options: EngineOptions,
     years: dict[int, int] | None = None,
+    mask_errors: bool = True,
 ):
     """The normalised rows of every detected file, one DataFrame.
 
@@ -253,6 +254,7 @@ def normalised(  # noqa: ANN201
             options,
             iso_only=det.iso_timestamps,
             assume_year=years.get(fid),
+            mask_errors=mask_errors,
         )
         for position, (fid, det) in enumerate(detected.items())
     ]
@@ -272,7 +274,10 @@ def _analyze_detected(
     lines_dir: str | None = None,
 ) -> AnalysisOutput:
     file_ids = list(detected)
-    norm = normalised(spark, paths, detected, options, years)
+    mine = lines_dir is not None and options.patterns is not None
+    # Mining: an error line's type is its pattern, so its message needs no masks
+    # here (a line past the miner's cap is masked when read: pattern_keys.with_patterns).
+    norm = normalised(spark, paths, detected, options, years, mask_errors=not mine)
 
     handler = QueryProgress(progress)
     _report(progress, "Reading and aggregating in Spark", QUERY_START)
@@ -290,7 +295,6 @@ def _analyze_detected(
     skipped = lines.SkippedLines(paths, detected, options.csv_multiline_max_bytes) if lines_dir else None
     try:
         source = norm
-        mine = lines_dir is not None and options.patterns is not None
         mined = None
         if lines_dir:
             key_masks = options.pattern_key_masks if mine else None
@@ -306,7 +310,7 @@ def _analyze_detected(
                 mined = pattern_keys.mine_patterns(spark, lines_dir, span, options, stats)
                 mapping = str(Path(lines_dir) / pattern_keys.MAPPING_DIR)
                 stats["patterns_seconds"] = round(time.monotonic() - t1, 3)
-            source = lines.read(spark, lines_dir, mapping)
+            source = lines.read(spark, lines_dir, mapping, options.error_levels)
         output = assemble(result_rows(source, options, stats), reports, options, stats, file_ids)
         if mined is not None:
             output.patterns = mined.document
