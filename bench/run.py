@@ -331,7 +331,11 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
             b = jobs.minimal_job(spark, gen.path, fmt, options)
             b_runs.append(b.seconds)
             if rep == 0:
-                case["same_results_as_b"] = report.same_results(timed, b.output)
+                case["same_results_as_b"] = report.same_results(timed, b.output, options.patterns is not None)
+                case["distinct_error_types"] = {
+                    "a": (timed.summary or {}).get("distinct_error_types"),
+                    "b": b.output.summary.get("distinct_error_types"),
+                }
             if not args.no_naive and (rep == 0 or size < 5_000_000):
                 c_runs.append(jobs.naive_job(spark, gen.path, fmt, options).seconds)
             print(
