@@ -4,12 +4,13 @@
    `message_key`: xxhash64 of its message's first KEY_CHARS characters with the
    key masks (`analytics.patterns.key_masks`, default the number mask) applied,
    or of its loghub event template. Stored in the Parquet.
-2. After the aggregation (job 2), `key_figures` (job 3) reads the stored lines'
-   key, level, time and message, groups them by (key, sparkline bucket, level)
-   and then by key, and sends the `max_distinct` most frequent keys with one example
-   message each: bounded rows, whatever the input. Only when there are more keys
-   does a fourth small query count the totals, so that the rest can be given the
-   catch-all pattern.
+2. Between the write and the aggregation, `key_figures` reads the stored lines' key,
+   level, time and row id, groups them by (key, sparkline bucket, level) and
+   then by key, and sends the `max_distinct` most frequent keys with the row id
+   of one example line each: bounded rows, whatever the input. A second query
+   fetches those lines' messages (Parquet statistics skip the row groups that
+   cannot hold one). Only when there are more keys does a third small query
+   count the totals, so that the rest can be given the catch-all pattern.
 3. The worker mines the examples (engine.pattern_mining) and writes the key ->
    pattern mapping next to the lines (`MAPPING_DIR`), which Lines queries join.
 """
@@ -103,7 +104,10 @@ def with_patterns(lines: DataFrame, mapping: DataFrame) -> DataFrame:
 
 
 def _source(spark, lines_dir: str) -> DataFrame:  # noqa: ANN001
-    schema = "message_key bigint, event_template string, message string, level string, is_error boolean, ts timestamp"
+    schema = (
+        "message_key bigint, event_template string, message string, level string, "
+        "is_error boolean, ts timestamp, file bigint, row_id bigint"
+    )
     return spark.read.schema(schema).parquet(lines_dir).where(F.col("message_key").isNotNull())
 
 
@@ -128,12 +132,12 @@ def _figures(src: DataFrame, by: list[str], spark_line: Sparkline, examples: boo
         F.max(ts).alias("max_ts"),
     ]
     if examples:
-        # The least, not any: the same lines give the same example, and so the
-        # same templates, in every analysis.
-        first += [
-            F.min(F.substring("message", 1, KEY_CHARS)).alias("ex"),
-            F.min("event_template").alias("tp"),
-        ]
+        # The example is the key's line with the least row id, fetched afterwards
+        # (_examples): the least, not any, so the same lines give the same example,
+        # and so the same templates, in every analysis; a row id, not the message,
+        # because a text in an aggregation buffer makes Spark sort every line
+        # (SortAggregate) where a number keeps it a hash aggregation.
+        first.append(F.min("row_id").alias("ex"))
     parts = src.groupBy(*by, bucket.alias("bucket"), level.alias("level")).agg(*first)
     n, part_bucket = F.col("n"), F.col("bucket")
     buckets = []
@@ -150,11 +154,33 @@ def _figures(src: DataFrame, by: list[str], spark_line: Sparkline, examples: boo
         *buckets,
     ]
     if examples:
-        aggs += [F.min("ex").alias("example"), F.min("tp").alias("template")]
+        aggs.append(F.min("ex").alias("example_row"))
     return parts.groupBy(*by).agg(*aggs) if by else parts.agg(*aggs)
 
 
-def _row_figures(row, key: int | None, buckets: int) -> KeyFigures:  # noqa: ANN001 - Row
+def _examples(src: DataFrame, rows: list) -> dict[tuple[int, int], tuple[str, str | None]]:  # list[Row]
+    """(key, row id) -> (message head, event template) of the keys' example rows:
+    one query that reads only the row groups whose row ids may hold one (Parquet
+    statistics). Row ids are unique within a file, so a key may see more than one
+    file's row with its id: the least message of those is its example."""
+    ids = sorted({int(r["example_row"]) for r in rows})
+    if not ids:
+        return {}
+    found = (
+        src.where(F.col("row_id").isin(ids))
+        .select("message_key", "row_id", F.substring("message", 1, KEY_CHARS).alias("ex"), "event_template")
+        .collect()
+    )
+    examples: dict[tuple[int, int], tuple[str, str | None]] = {}
+    for r in found:
+        at = (int(r["message_key"]), int(r["row_id"]))
+        candidate = (r["ex"] or "", r["event_template"])
+        if at not in examples or candidate[0] < examples[at][0]:
+            examples[at] = candidate
+    return examples
+
+
+def _row_figures(row, key: int | None, buckets: int, example: tuple[str, str | None] = ("", None)) -> KeyFigures:  # noqa: ANN001 - Row
     row = row.asDict()
     return KeyFigures(
         key=key,
@@ -163,8 +189,8 @@ def _row_figures(row, key: int | None, buckets: int) -> KeyFigures:  # noqa: ANN
         levels={lv: int(row[f"lv_{lv}"]) for lv in LEVELS if row[f"lv_{lv}"]},
         first_ts=row["first"],
         last_ts=row["last"],
-        example=row.get("example") or "",
-        template=row.get("template"),
+        example=example[0],
+        template=example[1],
         buckets=[(i, int(row[f"b{i}"])) for i in range(buckets) if row.get(f"b{i}")],
     )
 
@@ -182,8 +208,13 @@ def key_figures(
     n = spark_line.buckets if spark_line.start is not None else 0
     keys = _figures(src, ["message_key"], spark_line, examples=True)
     rows = keys.orderBy(F.desc("cnt"), F.asc("message_key")).limit(max_distinct + 1).collect()
-    stats["spark_queries"] += 1
-    figures = [_row_figures(r, int(r["message_key"]), n) for r in rows]
+    examples = _examples(src, rows)
+    stats["spark_queries"] += 2 if rows else 1
+    figures = [
+        _row_figures(r, key, n, examples.get((key, int(r["example_row"])), ("", None)))
+        for r in rows
+        for key in (int(r["message_key"]),)
+    ]
     if len(figures) <= max_distinct:
         return figures, None
     beyond, figures = figures[max_distinct], figures[:max_distinct]

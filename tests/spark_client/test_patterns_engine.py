@@ -21,7 +21,7 @@ import yaml
 from spark_client import lines_layout
 from spark_client.engine import analyze
 from spark_client.engine.lines_query import lines_frame
-from spark_client.engine.pattern_keys import MAPPING_DIR, MAPPING_FILE, key_regex
+from spark_client.engine.pattern_keys import KEY_CHARS, MAPPING_DIR, MAPPING_FILE, key_regex
 from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID, sparkline_for
 from spark_client.engine.patterns import MASKS
 from spark_client.mining import miner_config, pattern_id
@@ -84,6 +84,13 @@ def stored(lines_dir: Path, blocks) -> list[dict]:
     return sorted(rows, key=lambda r: r["line"])
 
 
+def first_message(lines: list[dict]) -> str:
+    """A key's example as the engine picks it: the message of its line with the least
+    row id (the least of those if files share that id)."""
+    least = min(r["row_id"] for r in lines)
+    return min((r["message"] or "")[:KEY_CHARS] for r in lines if r["row_id"] == least)
+
+
 def check_document(patterns: dict, rows: list[dict]) -> None:
     """Each listed pattern's figures are those of the stored lines that have it."""
     timed = [r for r in rows if r["pattern_id"] is not None]
@@ -112,6 +119,13 @@ def check_document(patterns: dict, rows: list[dict]) -> None:
         else:
             assert (p["first_ts"], p["last_ts"]) == (first, last)
         assert p["example"] in {(r["message"] or "")[:500] for r in own}
+        if p["id"] != CATCH_ALL_ID:
+            # The example of its most frequent key: that key's line with the least row id.
+            by_key: dict[int, list[dict]] = {}
+            for r in own:
+                by_key.setdefault(r["message_key"], []).append(r)
+            best = min(by_key.values(), key=lambda lines: (-len(lines), first_message(lines)))
+            assert p["example"] == first_message(best)[:500]
         expected = [0] * spark_line["buckets"]
         for moment in stamps:
             index = int((moment - start).total_seconds()) // spark_line["bucket_seconds"]
@@ -173,7 +187,8 @@ def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path):
     assert patterns["sparkline"]["buckets"] == 24  # six weeks: 24 buckets of whole hours
     assert patterns["sparkline"]["bucket_seconds"] % 3600 == 0
     check_document(patterns, got)
-    assert output.stats["spark_queries"] == 3 and output.stats["patterns_seconds"] > 0
+    # The write, the keys' figures, their example lines, the aggregation.
+    assert output.stats["spark_queries"] == 4 and output.stats["patterns_seconds"] > 0
     types = check_error_types(output, got)
     # One event, one type: each pattern's error lines are one error type.
     assert set(types) == {r["pattern"][:300] for r in got if r["is_error"]}
@@ -195,7 +210,7 @@ def test_keys_past_the_cap_get_the_catch_all_pattern(spark, tmp_path):
     assert rest and len({r["message_key"] for r in rest}) > 10
     assert sum(p["count"] for p in patterns["items"]) == len(got)
     check_document(patterns, got)
-    assert output.stats["spark_queries"] == 4
+    assert output.stats["spark_queries"] == 5  # and the totals, for the rest past the cap
     types = check_error_types(output, got)
     unmapped = {masked(r["message"]) for r in got if r["is_error"] and not r["mapped"]}
     assert unmapped and unmapped <= set(types) and CATCH_ALL not in types
