@@ -8,13 +8,10 @@ session is created lazily in the process that uses it and cached there.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlparse
 
 from spark_client.errors import SparkUnavailableError
@@ -26,21 +23,6 @@ START_HINT = "start it with `python manage.py spark_server start` (or `make run`
 
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
-# gRPC options of every channel this process opens from now on (set_channel_options).
-_channel_options: list[tuple[str, Any]] = []
-
-# A web process's channels: without BDP probing gRPC keeps a stream's receive window
-# at its default instead of growing it to megabytes read ahead of a client that
-# downloads an export slower than Spark sends it (docs/performance.md, "Export
-# memory"). Pages and exports are as fast on it.
-WEB_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.http2.bdp_probe", 0),)
-
-
-def set_channel_options(options: Iterable[tuple[str, Any]]) -> None:
-    """gRPC channel options for the sessions this process opens after this call (a
-    process sets them once at start: logplatform.wsgi for the web)."""
-    with _lock:
-        _channel_options[:] = list(options)
 
 
 @dataclass(frozen=True)
@@ -111,11 +93,13 @@ def connect(
     ep = parse_url(url)
     if not port_answers(ep.host, ep.port, timeout=min(timeout, 5.0)):
         raise SparkUnavailableError(unreachable_message(url))
+    from pyspark.sql import SparkSession
+
     remote = url
     if session_id:
         remote = f"{url}{'' if '/;' in url else '/'};session_id={session_id}"
     try:
-        session = _new_session(remote, list(_channel_options))
+        session = SparkSession.builder.remote(remote).create()
         _bounded_retries(session, retry_seconds)
         for key, value in (conf or {}).items():
             session.conf.set(key, str(value))
@@ -130,21 +114,6 @@ def connect(
             f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); {START_HINT}."
         ) from exc
     return session
-
-
-def _new_session(remote: str, channel_options: list[tuple[str, Any]]):  # noqa: ANN202 - SparkSession
-    if not channel_options:
-        from pyspark.sql import SparkSession
-
-        return SparkSession.builder.remote(remote).create()
-    # The channel builder reads the URL's parameters (token, session_id) as
-    # `remote()` does; pyspark's Column functions need to know they build for Connect.
-    os.environ.setdefault("SPARK_CONNECT_MODE_ENABLED", "1")
-    from pyspark.sql.connect.client import DefaultChannelBuilder
-    from pyspark.sql.connect.session import SparkSession as ConnectSession
-
-    builder = DefaultChannelBuilder(remote, channelOptions=channel_options)
-    return ConnectSession.builder.channelBuilder(builder).create()
 
 
 def server_cores(session: object) -> int:

@@ -4,18 +4,10 @@ core of the server (all executors' cores on a cluster), unless set explicitly.""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from spark_client.server.session import (
-    SHUFFLE_PARTITIONS,
-    WEB_CHANNEL_OPTIONS,
-    connect,
-    server_cores,
-    set_channel_options,
-)
+from spark_client.server.session import SHUFFLE_PARTITIONS, connect, server_cores
 
 pytestmark = pytest.mark.spark
 
@@ -63,37 +55,3 @@ def test_the_worker_session_uses_the_shipped_config(spark_url, settings):
     assert session.conf.get(SHUFFLE_PARTITIONS) == str(per_core * server_cores(session))
     for key, value in settings.LOGPLATFORM["spark"]["session_conf"].items():
         assert session.conf.get(key) == str(value)
-
-
-@pytest.fixture
-def web_channel_options():
-    set_channel_options(WEB_CHANNEL_OPTIONS)
-    yield WEB_CHANNEL_OPTIONS
-    set_channel_options(())
-
-
-def test_a_session_opened_with_channel_options_has_them_and_runs_queries(open_session, web_channel_options):
-    from pyspark.sql import functions as F
-
-    session = open_session(conf={SHUFFLE_PARTITIONS: "2"})
-    options = dict(session.client._builder._channel_options)
-    for key, value in web_channel_options:
-        assert options[key] == value
-    assert session.conf.get(SHUFFLE_PARTITIONS) == "2"
-    rows = session.range(10).where(F.col("id") % 2 == 0).agg(F.sum("id")).collect()
-    assert rows[0][0] == 0 + 2 + 4 + 6 + 8
-
-
-def test_the_web_process_streams_with_the_system_allocator_and_no_bdp_probing():
-    """What gunicorn loads (logplatform.wsgi, and with it the settings) sets both
-    before anything runs."""
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    code = (
-        "import logplatform.wsgi, pyarrow as pa\n"
-        "from spark_client.server import session\n"
-        "print(pa.default_memory_pool().backend_name, session._channel_options)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True
-    ).stdout.strip().splitlines()[-1]
-    assert out == f"system {list(WEB_CHANNEL_OPTIONS)}"
