@@ -92,20 +92,25 @@ def session_options() -> dict[str, Any]:
     }
 
 
-def spark_session(*, wait: bool = False):
+def spark_session(*, wait: bool = False, streaming: bool = False):
     """This process's Spark Connect session. With `wait`, give a server that is
-    restarting `spark.reconnect_wait_seconds` to come back before failing."""
+    restarting `spark.reconnect_wait_seconds` to come back before failing. With
+    `streaming`, the session whose channel streams large results to a slower reader
+    (the Lines view's exports: STREAMING_CHANNEL_OPTIONS)."""
     import time
 
     from spark_client.errors import SparkUnavailableError
-    from spark_client.server.session import get_session
+    from spark_client.server.session import STREAMING_CHANNEL_OPTIONS, get_session
 
     spark = settings.LOGPLATFORM["spark"]
     deadline = time.monotonic() + (spark["reconnect_wait_seconds"] if wait else 0)
     while True:
         try:
             return get_session(
-                settings.SPARK_CONNECT_URL, **session_options(), timeout=spark["connect_timeout_seconds"]
+                settings.SPARK_CONNECT_URL,
+                **session_options(),
+                timeout=spark["connect_timeout_seconds"],
+                channel_options=STREAMING_CHANNEL_OPTIONS if streaming else (),
             )
         except SparkUnavailableError:
             if time.monotonic() >= deadline:

@@ -4,6 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from logplatform.memory import fix_mmap_threshold
+
+# Exports stream Arrow batches through this process (logplatform.memory).
+fix_mmap_threshold()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "logplatform.settings")
 application = get_wsgi_application()
 

@@ -51,12 +51,13 @@ def peer_closed(sock: socket.socket) -> bool:
 
 
 def _session() -> Any:
-    """This process's Spark Connect session (one per process, made again after the
-    server restarted), with the analyses' session conf (config.yaml)."""
+    """This process's Spark Connect session for Lines (one per process, made again
+    after the server restarted), with the analyses' session conf (config.yaml), on a
+    channel that does not read megabytes ahead of a slow export's client."""
     from analyses.engine_config import spark_session
 
     try:
-        return spark_session()
+        return spark_session(streaming=True)
     except SparkUnavailableError as exc:
         raise LinesUnavailable(
             "The Spark server is not reachable, so lines cannot be searched now; try again in a "

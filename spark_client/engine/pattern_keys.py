@@ -180,7 +180,9 @@ def _examples(src: DataFrame, rows: list) -> dict[tuple[int, int], tuple[str, st
     return examples
 
 
-def _row_figures(row, key: int | None, buckets: int, example: tuple[str, str | None] = ("", None)) -> KeyFigures:  # noqa: ANN001 - Row
+def _row_figures(
+    row, key: int | None, buckets: int, example: tuple[str, str | None] = ("", None)
+) -> KeyFigures:  # noqa: ANN001 - Row
     row = row.asDict()
     return KeyFigures(
         key=key,

@@ -8,10 +8,13 @@ session is created lazily in the process that uses it and cached there.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from spark_client.errors import SparkUnavailableError
@@ -22,7 +25,14 @@ SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 START_HINT = "start it with `python manage.py spark_server start` (or `make run`), or set SPARK_CONNECT_URL to a running server"
 
 _lock = threading.Lock()
-_cached: dict[str, object] = {}
+# This process's sessions, by URL and gRPC channel options.
+_cached: dict[tuple[str, tuple[tuple[str, Any], ...]], object] = {}
+
+# gRPC options of a channel that streams large results to a slower reader (a web
+# export): without BDP probing gRPC keeps the stream's receive window at its default
+# instead of growing it to megabytes read ahead of the client (docs/performance.md,
+# "Export memory"). Pages and exports are as fast on it.
+STREAMING_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.http2.bdp_probe", 0),)
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,11 @@ def connect(
     session_id: str | None = None,
     timeout: float = 10.0,
     retry_seconds: float = 20.0,
+    channel_options: Sequence[tuple[str, Any]] = (),
 ):
     """Open a new Spark Connect session, or raise SparkUnavailableError with a hint.
 
+    `channel_options` are gRPC options of its channel (STREAMING_CHANNEL_OPTIONS).
     With `partitions_per_core` (and no explicit `spark.sql.shuffle.partitions` in
     `conf`) the session's shuffle partitions are that many per core of the server,
     asked once here: see `server_cores`.
@@ -93,13 +105,11 @@ def connect(
     ep = parse_url(url)
     if not port_answers(ep.host, ep.port, timeout=min(timeout, 5.0)):
         raise SparkUnavailableError(unreachable_message(url))
-    from pyspark.sql import SparkSession
-
     remote = url
     if session_id:
         remote = f"{url}{'' if '/;' in url else '/'};session_id={session_id}"
     try:
-        session = SparkSession.builder.remote(remote).create()
+        session = _new_session(remote, list(channel_options))
         _bounded_retries(session, retry_seconds)
         for key, value in (conf or {}).items():
             session.conf.set(key, str(value))
@@ -116,6 +126,21 @@ def connect(
     return session
 
 
+def _new_session(remote: str, channel_options: list[tuple[str, Any]]):  # noqa: ANN202 - SparkSession
+    if not channel_options:
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.remote(remote).create()
+    # The channel builder reads the URL's parameters (token, session_id) as
+    # `remote()` does; pyspark's Column functions need to know they build for Connect.
+    os.environ.setdefault("SPARK_CONNECT_MODE_ENABLED", "1")
+    from pyspark.sql.connect.client import DefaultChannelBuilder
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    builder = DefaultChannelBuilder(remote, channelOptions=channel_options)
+    return ConnectSession.builder.channelBuilder(builder).create()
+
+
 def server_cores(session: object) -> int:
     """The cores the server runs tasks on: all of them under `local[*]`, the sum of
     every executor's on a cluster (Spark's default parallelism, which sizes a range
@@ -128,26 +153,39 @@ def server_cores(session: object) -> int:
 
 
 def get_session(
-    url: str, *, conf: dict[str, str] | None = None, partitions_per_core: int = 0, timeout: float = 10.0
+    url: str,
+    *,
+    conf: dict[str, str] | None = None,
+    partitions_per_core: int = 0,
+    timeout: float = 10.0,
+    channel_options: Sequence[tuple[str, Any]] = (),
 ):
-    """The cached session of this process, re-created if the server restarted."""
+    """The cached session of this process for `url` and these channel options,
+    re-created if the server restarted."""
+    key = (url, tuple(channel_options))
     with _lock:
-        session = _cached.get(url)
+        session = _cached.get(key)
         if session is not None and is_healthy(session):
             return session
         if session is not None:
             logger.warning("Spark Connect session to %s is gone; opening a new one", redact(url))
             _close_quietly(session)
-        session = connect(url, conf=conf, partitions_per_core=partitions_per_core, timeout=timeout)
-        _cached[url] = session
+        session = connect(
+            url,
+            conf=conf,
+            partitions_per_core=partitions_per_core,
+            timeout=timeout,
+            channel_options=channel_options,
+        )
+        _cached[key] = session
         return session
 
 
 def drop_session(url: str) -> None:
-    """Forget this process's session (after the server went away)."""
+    """Forget this process's sessions to `url` (after the server went away)."""
     with _lock:
-        session = _cached.pop(url, None)
-    if session is not None:
+        sessions = [_cached.pop(key) for key in list(_cached) if key[0] == url]
+    for session in sessions:
         _close_quietly(session)
 
 
