@@ -25,7 +25,13 @@ from spark_client.engine.detect import Detected
 from spark_client.engine.files import csv_skipped_lines
 from spark_client.engine.normalize import SAMPLE_CHARS
 from spark_client.engine.parsers import csv_multiline
-from spark_client.engine.pattern_keys import ISO_SECONDS, MAPPING_SCHEMA, message_key, with_patterns
+from spark_client.engine.pattern_keys import (
+    ISO_SECONDS,
+    MAPPING_SCHEMA,
+    message_key,
+    with_error_types,
+    with_patterns,
+)
 from spark_client.lines_layout import COLUMNS, PARTITION_COLUMN, LinesManifest, number_blocks
 from spark_client.rows import NORMALISED_COLUMNS
 
@@ -116,14 +122,22 @@ def write(  # noqa: ANN001
 
 
 def read(  # noqa: ANN001
-    spark, lines_dir: str, mapping: str | None = None, error_levels: Sequence[str] = ()
+    spark,
+    lines_dir: str,
+    mapping: str | None = None,
+    error_levels: Sequence[str] = (),
+    error_types: dict[int, str] | None = None,
 ) -> DataFrame:
     """Job 2's input: the stored rows as the normalised columns the aggregation
     reads. With the key -> pattern `mapping` an error line's type is its pattern
     (pattern_keys.with_patterns): only the lines of the `error_levels`' partition
-    directories are joined to it, the others are read as they are."""
+    directories are joined to it, the others are read as they are. With
+    `error_types` (pattern_keys.inline_error_types, a small mapping) the error
+    lines' types come from that map in the query instead of a join."""
     df = spark.read.schema(SCHEMA).parquet(lines_dir)
-    if mapping is not None:
+    if error_types is not None:
+        df = with_error_types(df, error_types)
+    elif mapping is not None:
         errors = F.col(PARTITION_COLUMN).isin(list(error_levels))
         typed = with_patterns(df.where(errors), spark.read.schema(MAPPING_SCHEMA).parquet(mapping))
         others = df.where(~errors | F.col(PARTITION_COLUMN).isNull())

@@ -310,7 +310,8 @@ def _analyze_detected(
                 mined = pattern_keys.mine_patterns(spark, lines_dir, span, options, stats)
                 mapping = str(Path(lines_dir) / pattern_keys.MAPPING_DIR)
                 stats["patterns_seconds"] = round(time.monotonic() - t1, 3)
-            source = lines.read(spark, lines_dir, mapping, options.error_levels)
+            error_types = pattern_keys.inline_error_types(mined.mapping) if mined is not None else None
+            source = lines.read(spark, lines_dir, mapping, options.error_levels, error_types)
         output = assemble(result_rows(source, options, stats), reports, options, stats, file_ids)
         if mined is not None:
             output.patterns = mined.document

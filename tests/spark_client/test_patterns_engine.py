@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from spark_client import lines_layout
-from spark_client.engine import analyze
+from spark_client.engine import analyze, lines, pattern_keys
 from spark_client.engine.lines_query import lines_frame
 from spark_client.engine.pattern_keys import KEY_CHARS, MAPPING_DIR, MAPPING_FILE, key_regex
 from spark_client.engine.pattern_mining import CATCH_ALL, CATCH_ALL_ID, sparkline_for
@@ -172,9 +172,34 @@ def test_loghub_csv_lines_keep_their_event_template(spark, tmp_path):
     check_document(patterns, got)
 
 
-def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path):
+@pytest.fixture(params=["inline", "joined"])
+def error_types_from(request, monkeypatch):
+    """The aggregation takes the error lines' types from a map written into its query
+    (a mapping of at most INLINE_KEYS keys) or joins the mapping's file (a larger
+    one); the tests that take this fixture check both give the same types. Yields
+    whether the map was used, once the analysis ran."""
+    if request.param == "joined":
+        monkeypatch.setattr(pattern_keys, "INLINE_KEYS", 0)
+    calls = []
+    real = lines.with_error_types
+
+    def spy(df, error_types):
+        calls.append(len(error_types))
+        return real(df, error_types)
+
+    monkeypatch.setattr(lines, "with_error_types", spy)
+    yield request.param, calls
+
+
+def check_path(error_types_from, keys: int) -> None:
+    path, calls = error_types_from
+    assert calls == ([keys] if path == "inline" else [])
+
+
+def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path, error_types_from):
     rows = loghub_rows("Linux")
     output, lines_dir = run(spark, tmp_path, "linux.log", linux_syslog(rows), pattern_options())
+    check_path(error_types_from, output.patterns["distinct_messages"])
     got = stored(lines_dir, output.lines.blocks)
     assert [r["line"] for r in got] == list(range(1, len(rows) + 1))
     assert all(r["pattern_id"] is not None for r in got)
@@ -196,11 +221,12 @@ def test_every_line_of_a_raw_log_gets_a_mined_pattern(spark, tmp_path):
     assert output.lines.bytes == sum(p.stat().st_size for p in lines_dir.rglob("*") if p.is_file())
 
 
-def test_keys_past_the_cap_get_the_catch_all_pattern(spark, tmp_path):
+def test_keys_past_the_cap_get_the_catch_all_pattern(spark, tmp_path, error_types_from):
     rows = loghub_rows("Linux")
     output, lines_dir = run(
         spark, tmp_path, "linux.log", linux_syslog(rows), pattern_options(max_distinct=10)
     )
+    check_path(error_types_from, 10)
     got = stored(lines_dir, output.lines.blocks)
     patterns = output.patterns
     assert patterns["capped"] is True and patterns["distinct_messages"] == 10
@@ -271,3 +297,18 @@ def test_a_mapping_from_before_error_types_were_patterns_shows_masked_types(spar
     old = {(r["file"], r["row_id"]): r["error_type"] for r in frame.collect()}
     assert old == {(r["file"], r["row_id"]): masked(r["message"]) if r["is_error"] else None for r in got}
     assert any(masked(r["message"]) != r["pattern"][:300] for r in got if r["is_error"])
+
+
+def test_an_inline_mapping_of_the_largest_size_types_each_error_line(spark):
+    """INLINE_KEYS keys in the query's map: each error line of a mapped key gets its
+    key's type, an unmapped one its masked message, a non-error line keeps its own."""
+    mapping = [(k * 7919 - 10**12, f"p{k}", f"template {k} <*>") for k in range(pattern_keys.INLINE_KEYS)]
+    types = pattern_keys.inline_error_types(mapping)
+    assert types is not None and len(types) == pattern_keys.INLINE_KEYS
+    assert pattern_keys.inline_error_types([*mapping, (1, "p", "t")]) is None
+    schema = "message_key bigint, is_error boolean, error_type string, event_template string, message string"
+    rows = [(key, True, None, None, "x") for key, _, _ in mapping[::97]]
+    rows += [(5, True, None, None, "disk 42 failed"), (mapping[0][0], False, "own", None, "y")]
+    got = pattern_keys.with_error_types(spark.createDataFrame(rows, schema), types).collect()
+    expected = [types[key] for key, *_ in rows[:-2]] + [masked("disk 42 failed"), "own"]
+    assert [r["error_type"] for r in got] == expected
