@@ -354,10 +354,11 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
         if size >= 1_000_000:
             # Each step measured on its own, in turns on one session: storing the
             # lines (issue 20) with patterns off, then the pattern step (issue 21)
-            # on top of the stored lines. `a` above has both.
+            # on top of the stored lines. `a` above has both. `--reps` runs of each
+            # at every size: one run of each at 10M moved the ratios by +-0.05.
             warm = size < 5_000_000
             stored = lines_cost(
-                spark, gen.path, replace(options, patterns=None), root, reps=reps, warm_up=warm
+                spark, gen.path, replace(options, patterns=None), root, reps=args.reps, warm_up=warm
             )
             case["lines_stored"] = stored
             print(
@@ -367,7 +368,7 @@ def _run(args, root, logs, url, files, small, result, stack) -> None:  # noqa: A
                 flush=True,
             )
             if options.patterns is not None:
-                mined = patterns_cost(spark, gen.path, options, root, reps=reps, warm_up=warm)
+                mined = patterns_cost(spark, gen.path, options, root, reps=args.reps, warm_up=warm)
                 case["patterns_step"] = mined
                 print(
                     f"  {fmt:5s} {size:>10,}  patterns {mined['with']['median']:.2f}s, without "
