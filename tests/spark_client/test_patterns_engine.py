@@ -176,8 +176,8 @@ def test_loghub_csv_lines_keep_their_event_template(spark, tmp_path):
 def error_types_from(request, monkeypatch):
     """The aggregation takes the error lines' types from a map written into its query
     (a mapping of at most INLINE_KEYS keys) or joins the mapping's file (a larger
-    one); the tests that take this fixture check both give the same types. Yields
-    whether the map was used, once the analysis ran."""
+    one); the tests that take this fixture check both give the same types. Returns
+    the path and the sizes of the maps used (filled as the analysis runs)."""
     if request.param == "joined":
         monkeypatch.setattr(pattern_keys, "INLINE_KEYS", 0)
     calls = []
@@ -188,7 +188,7 @@ def error_types_from(request, monkeypatch):
         return real(df, error_types)
 
     monkeypatch.setattr(lines, "with_error_types", spy)
-    yield request.param, calls
+    return request.param, calls
 
 
 def check_path(error_types_from, keys: int) -> None:
