@@ -8,6 +8,7 @@ EventTemplates are the ground truth) read back with pyarrow, not with the engine
 from __future__ import annotations
 
 import csv
+import random
 import re
 from collections import Counter
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from bench.key_cost import HEX_PREFIXED, SAME_KEYS, variants
 from spark_client import lines_layout
 from spark_client.engine import analyze, lines, pattern_keys
 from spark_client.engine.lines_query import lines_frame
@@ -271,6 +273,47 @@ def test_the_key_regex_of_the_shipped_masks_is_linear():
     for pattern in KEY_MASKS:
         assert problems(pattern) == [], pattern
     assert key_regex(KEY_MASKS) == "|".join(f"(?:{p})" for p in KEY_MASKS)
+
+
+# Hex letters, dashes and dots near digits, words that end in hex letters, and
+# characters Java's and Python's \w and \d do not share.
+FRAGMENTS = (
+    "cache", "cach", "dead", "beef", "Face", "-", ".", " ", "_", ":", "/", "=", "x", "0",
+    "7", "42", "1.2", "host", "user", "abc", "F", "e-", "é", "ß", "\u0663", "a" * 12,
+)  # fmt: skip
+
+
+def test_the_key_variants_the_bench_compares_group_as_the_shipped_key(spark):
+    """bench.key_cost times cheaper keys against the shipped one: those it counts
+    as equivalent must give two messages one key exactly when the shipped mask
+    makes them one text (Python's `re` in ASCII mode standing for Java's regex),
+    for messages without a run of more than 16 hex letters and dashes before a
+    digit; else the comparison would time different work."""
+    assert KEY_MASKS == (HEX_PREFIXED,)
+    reference = re.compile(HEX_PREFIXED, re.ASCII)
+    rng = random.Random(21)
+    messages = {"".join(rng.choices(FRAGMENTS, k=rng.randint(1, 7))) for _ in range(3000)}
+    messages |= {"x" * (KEY_CHARS - 3) + "ab" + tail for tail in ("1", "2", "", "c")}
+    messages = sorted(m for m in messages if not re.search(r"[a-fA-F-]{17}\d", m))
+    expected = partition({m: reference.sub("<*>", m[:KEY_CHARS]) for m in messages})
+    assert sum(len(group) > 1 for group in expected) > 50  # messages do share keys
+
+    frame = spark.createDataFrame([(m,) for m in messages], "message string")
+    keyed = variants(KEY_MASKS)
+    rows = frame.select(
+        "message", *[keyed[name].alias(f"k{i}") for i, name in enumerate(SAME_KEYS)]
+    ).collect()
+    for i, name in enumerate(SAME_KEYS):
+        assert partition({r["message"]: r[f"k{i}"] for r in rows}) == expected, name
+    current = frame.select("message", keyed["current"].alias("k")).collect()
+    assert partition({r["message"]: r["k"] for r in current}) == expected
+
+
+def partition(keys: dict[str, object]) -> set[frozenset[str]]:
+    groups: dict[object, set[str]] = {}
+    for message, key in keys.items():
+        groups.setdefault(key, set()).add(message)
+    return {frozenset(g) for g in groups.values()}
 
 
 def test_a_mapping_from_before_error_types_were_patterns_shows_masked_types(spark, tmp_path):
