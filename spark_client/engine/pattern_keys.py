@@ -74,6 +74,12 @@ def message_key(message: Column, template: Column, masks: Sequence[str]) -> Colu
     )
 
 
+def error_type_of(pattern: str) -> str:
+    """The error type of a pattern's error lines: the pattern, cut as every error
+    type is (error_masks.ERROR_TYPE_CHARS), in the mapping and in the inline map."""
+    return pattern[:ERROR_TYPE_CHARS]
+
+
 def _error_type(typed: Column) -> Column:
     """A stored line's error type, `typed` being its key's error type in the mapping
     (null when the key is not in it): see with_patterns."""
@@ -91,7 +97,7 @@ def inline_error_types(mapping: Sequence[tuple[int, str, str]]) -> dict[int, str
     most INLINE_KEYS keys; None when it is larger (the aggregation joins the mapping)."""
     if len(mapping) > INLINE_KEYS:
         return None
-    return {key: template[:ERROR_TYPE_CHARS] for key, _, template in mapping}
+    return {key: error_type_of(template) for key, _, template in mapping}
 
 
 def with_error_types(lines: DataFrame, error_types: dict[int, str]) -> DataFrame:
@@ -272,7 +278,7 @@ def write_mapping(lines_dir: str, mapping: list[tuple[int, str, str]]) -> None:
             "message_key": pa.array([m[0] for m in mapping], pa.int64()),
             "pattern_id": pa.array([m[1] for m in mapping], pa.string()),
             "pattern": pa.array([m[2] for m in mapping], pa.string()),
-            "error_type": pa.array([m[2][:ERROR_TYPE_CHARS] for m in mapping], pa.string()),
+            "error_type": pa.array([error_type_of(m[2]) for m in mapping], pa.string()),
         }
     )
     pq.write_table(table, folder / MAPPING_FILE, compression="zstd")
