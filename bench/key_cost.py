@@ -11,7 +11,6 @@ others are the alternatives measured against it. Prints one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -79,10 +78,8 @@ def key_cost(spark, path: str, options, workdir: Path, *, reps: int) -> dict[str
     analyze(spark, files, replace(options, patterns=None), lines_dir=str(lines_dir))
     messages = spark.read.parquet(str(lines_dir)).select("message")
     keys = variants(options.pattern_key_masks)
-    result: dict[str, Any] = {
-        name: {"keys": messages.select(F.count_distinct(key)).collect()[0][0], "seconds": []}
-        for name, key in keys.items()
-    }
+    counted = messages.select(*[F.count_distinct(key) for key in keys.values()]).collect()[0]
+    result: dict[str, Any] = {name: {"keys": n, "seconds": []} for name, n in zip(keys, counted, strict=True)}
     for rep in range(reps):
         for name in keys if rep % 2 == 0 else reversed(list(keys)):
             started = time.monotonic()
@@ -95,35 +92,16 @@ def key_cost(spark, path: str, options, workdir: Path, *, reps: int) -> dict[str
 
 
 def main() -> None:
-    from bench import datagen
-    from bench.run import parse_size, spark_start
+    from bench.one_file import run_on_one_file
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="1M")
-    parser.add_argument("--format", default="csv", choices=("log4j", "csv"))
-    parser.add_argument("--reps", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--spark-url", default=None)
-    args = parser.parse_args()
-    root = datagen.data_dir()
-    gen = datagen.generate(args.format, parse_size(args.size), args.seed)
-    url, cfg, server = spark_start(root, args.spark_url)
-    from analyses import engine_config
-    from spark_client.server.session import connect
-
-    spark = connect(url, **engine_config.session_options())
-    try:
-        options = engine_config.engine_options_from_config()
-        result = {
-            "data": {"format": gen.fmt, "lines": gen.lines, "bytes": gen.bytes},
-            "key_cost": key_cost(spark, gen.path, options, root, reps=args.reps),
-        }
-    finally:
-        spark.stop()
-        if cfg is not None:
-            from spark_client.server import local_server
-
-            local_server.stop(cfg)
+    result = run_on_one_file(
+        __doc__.split("\n\n")[0],
+        lambda spark, path, options, root, reps: {
+            "key_cost": key_cost(spark, path, options, root, reps=reps)
+        },
+        fmt="csv",
+        reps=4,
+    )
     print(json.dumps(result, indent=2))
 
 

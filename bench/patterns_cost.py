@@ -12,7 +12,6 @@ a ratio of medians in the same run, and the worker's memory flat.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import shutil
@@ -92,37 +91,18 @@ def patterns_cost(
 
 
 def main() -> None:
-    from bench import datagen
-    from bench.run import parse_size, spark_start
+    from bench.one_file import run_on_one_file
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="1M")
-    parser.add_argument("--format", default="log4j", choices=("log4j", "csv"))
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--spark-url", default=None)
-    args = parser.parse_args()
-    root = datagen.data_dir()
-    gen = datagen.generate(args.format, parse_size(args.size), args.seed)
-    url, cfg, server = spark_start(root, args.spark_url)
-    from analyses import engine_config
-    from spark_client.server.session import connect
-
-    spark = connect(url, **engine_config.session_options())
-    try:
-        options = engine_config.engine_options_from_config()
-        result = {
-            "started": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-            "data": {"format": gen.fmt, "lines": gen.lines, "bytes": gen.bytes},
-            "spark_server": server,
-            "patterns_cost": patterns_cost(spark, gen.path, options, root, reps=args.reps),
-        }
-    finally:
-        spark.stop()
-        if cfg is not None:
-            from spark_client.server import local_server
-
-            local_server.stop(cfg)
+    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    figures = run_on_one_file(
+        __doc__.split("\n\n")[0],
+        lambda spark, path, options, root, reps: {
+            "patterns_cost": patterns_cost(spark, path, options, root, reps=reps)
+        },
+        fmt="log4j",
+        reps=3,
+    )
+    result = {"started": started, **figures}
     out = ROOT / "results" / f"patterns-{result['started']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
